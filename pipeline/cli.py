@@ -1,0 +1,113 @@
+"""Command line: ``python -m pipeline [run|fetch|analyze|figures|score|demo|serve-s2]``.
+
+Stages are imported lazily so ``--help`` stays fast. A :class:`UserError` becomes one line on stderr and exit
+status 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from pathlib import Path
+
+from pipeline.config import load_config
+from pipeline.context import REAL_API_URL, Context
+from pipeline.errors import UserError
+from pipeline.paths import REPO_ROOT, RunPaths
+
+log = logging.getLogger("pipeline")
+
+DEFAULT_CONFIG = REPO_ROOT / "data" / "study.toml"
+
+# command → (help, "module:function" taking (ctx, args), needs a study config, optional "module:add_arguments")
+COMMANDS = {
+    "run": ("the whole study: fetch → analyze → figures/report (default)", "pipeline.stages:run_all", True, None),
+    "fetch": ("fetch seeds, metadata and references from Semantic Scholar into the store and tables",
+              "pipeline.fetch:run_fetch", True, None),
+    "analyze": ("label fields, build the citation graph, compute cross-field statistics",
+                "pipeline.analyze:run_analyze", True, None),
+    "figures": ("draw the figures and write report.md from the analysis tables", "pipeline.figures:run_figures",
+                True, None),
+    "score": ("how often a metric or reward model prefers the human-preferred output",
+              "pipeline.scoring.cli:run_score", False, "pipeline.scoring.cli:add_arguments"),
+    "demo": ("run the whole study offline against the local synthetic S2 server", "pipeline.demo:run_demo",
+             False, "pipeline.demo:add_arguments"),
+    "serve-s2": ("serve the synthetic literature over a local S2-compatible HTTP API (127.0.0.1 only)",
+                 "pipeline.localapi.cli:run_serve", False, "pipeline.localapi.cli:add_arguments"),
+}
+
+
+def _resolve(spec: str):
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, default=None,
+                        help="study config (default: data/study.toml; demo: data/demo.toml)")
+    common.add_argument("--api-url", default=REAL_API_URL,
+                        help="Semantic Scholar API base URL (default: %(default)s)")
+    common.add_argument("--out", type=Path, default=None,
+                        help="root for everything the run writes: store, tables, figures, report, manifest "
+                             "(default: the repository's data/ and figures/)")
+    noise = common.add_mutually_exclusive_group()
+    noise.add_argument("-q", "--quiet", action="store_true", help="no progress bars, warnings only")
+    noise.add_argument("-v", "--verbose", action="store_true", help="debug logging and tracebacks")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options()
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline",
+        description="Rerun the reward-models-vs-metrics cross-citation study end to end "
+                    "(with no command: run). See README.md.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (help_text, _, _, add_arguments) in COMMANDS.items():
+        command = sub.add_parser(name, parents=[common], help=help_text, description=help_text)
+        if add_arguments:
+            _resolve(add_arguments)(command)
+    return parser
+
+
+def _configure_logging(*, quiet: bool, verbose: bool) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # The semanticscholar client and httpx log request headers (the API key among them) at DEBUG:
+    # keep them above DEBUG whatever -v says.
+    for noisy in ("semanticscholar", "httpx", "httpcore", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def make_context(args: argparse.Namespace, *, needs_config: bool = True) -> Context:
+    """The run context from parsed common options."""
+    paths = RunPaths.under(args.out) if args.out else RunPaths.default()
+    config = load_config(args.config or DEFAULT_CONFIG) if needs_config else None
+    return Context(config=config, paths=paths, api_url=args.api_url.rstrip("/"), quiet=args.quiet,
+                   verbose=args.verbose)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not any(a in COMMANDS for a in argv) and not {"-h", "--help"} & set(argv):
+        argv.insert(0, "run")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _configure_logging(quiet=args.quiet, verbose=args.verbose)
+    _, target, needs_config, _ = COMMANDS[args.command]
+    try:
+        ctx = make_context(args, needs_config=needs_config)
+        _resolve(target)(ctx, args)
+    except UserError as exc:
+        if args.verbose:
+            log.exception("user error")
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: everything fetched so far is in the store; rerun to resume", file=sys.stderr)
+        return 130
+    return 0

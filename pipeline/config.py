@@ -1,0 +1,240 @@
+"""The study config (``data/study.toml``): fields, seeds, queries, years, edges, pacing.
+
+Loaded with tomllib and validated on load; every problem is a :class:`UserError` naming the bad key.
+Relative paths in the config are relative to the config file's own directory.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+from pipeline import OTHER
+from pipeline.errors import UserError
+
+EDGE_KINDS = ("references", "citations")
+COUNTING = ("fractional", "whole")
+_FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Seed:
+    """One explicit seed id as S2 accepts it (paperId, ``CorpusId:``, ``arXiv:``, ``DOI:``, ``ACL:`` …)."""
+
+    id: str
+    title: str = ""
+    year: int | None = None
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """A research field: its seed papers, bulk-search queries and keyword labelling rules."""
+
+    name: str
+    seeds: tuple[Seed, ...]
+    queries: tuple[str, ...]
+    rules: dict[str, str]
+    """rule name → case-insensitive regular expression matched against title and abstract."""
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    """Pacing and fault tolerance of the fetch stage."""
+
+    rate: float = 1.0
+    """Requests per second, our own throttle (the public S2 limit without a key is shared and low)."""
+    max_retries: int = 8
+    """Retries of one request before the run stops with a clear error (fetched data is kept)."""
+    timeout: float = 30.0
+    """Seconds to wait for a response."""
+    backoff: float = 1.0
+    """First backoff in seconds; doubles each retry, with full jitter, capped by ``backoff_max``."""
+    backoff_max: float = 60.0
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    name: str
+    path: Path
+    years: tuple[int, int]
+    fields_of_study: tuple[str, ...]
+    edges: tuple[str, ...]
+    counting: str
+    overrides: Path | None
+    fetch: FetchSettings
+    fields: tuple[FieldSpec, ...]
+    hash: str = field(compare=False)
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    def field(self, name: str) -> FieldSpec:
+        for spec in self.fields:
+            if spec.name == name:
+                return spec
+        raise UserError(f"unknown field {name!r}: the config {self.path} defines {', '.join(self.field_names)}")
+
+
+_STUDY_KEYS = {"name", "years", "fields_of_study", "edges", "counting", "overrides"}
+_FIELD_KEYS = {"seeds", "queries", "rules"}
+_TOP_KEYS = {"study", "fetch", "fields"}
+
+
+def load_config(path: Path) -> StudyConfig:
+    """Read and validate a study config; raise :class:`UserError` naming the first bad key."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"config file {path} not found: pass --config PATH (default data/study.toml)") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"config {path} is not valid TOML ({exc}): fix the file") from None
+    return parse_config(raw, path=path)
+
+
+def parse_config(raw: dict[str, Any], *, path: Path) -> StudyConfig:
+    where = f"config {path}"
+    _no_unknown_keys(raw, _TOP_KEYS, where, "")
+    study = _table(raw, "study", where)
+    _no_unknown_keys(study, _STUDY_KEYS, where, "study.")
+    years = study.get("years", [2000, 2025])
+    if not (isinstance(years, list) and len(years) == 2 and all(isinstance(y, int) for y in years)
+            and years[0] <= years[1]):
+        raise UserError(f"{where}: study.years must be [first, last] with first <= last, got {years!r}")
+    edges = tuple(_str_list(study.get("edges", ["references"]), where, "study.edges"))
+    for edge in edges:
+        if edge not in EDGE_KINDS:
+            raise UserError(f"{where}: study.edges has {edge!r}; allowed: {', '.join(EDGE_KINDS)}")
+    if "references" not in edges:
+        raise UserError(f"{where}: study.edges must include \"references\"")
+    counting = study.get("counting", "fractional")
+    if counting not in COUNTING:
+        raise UserError(f"{where}: study.counting must be one of {', '.join(COUNTING)}, got {counting!r}")
+    overrides = study.get("overrides")
+    if overrides is not None and not isinstance(overrides, str):
+        raise UserError(f"{where}: study.overrides must be a file path string")
+
+    fields_raw = _table(raw, "fields", where)
+    if not fields_raw:
+        raise UserError(f"{where}: [fields] defines no field; add e.g. [fields.metrics]")
+    fields = tuple(_parse_field(name, spec, path, where) for name, spec in fields_raw.items())
+
+    config = StudyConfig(
+        name=_str(study.get("name", path.stem), where, "study.name"),
+        path=path,
+        years=(years[0], years[1]),
+        fields_of_study=tuple(_str_list(study.get("fields_of_study", []), where, "study.fields_of_study")),
+        edges=edges,
+        counting=counting,
+        overrides=(path.parent / overrides) if overrides else None,
+        fetch=_parse_fetch(raw.get("fetch", {}), where),
+        fields=fields,
+        hash="",
+    )
+    return _with_hash(config)
+
+
+def _parse_field(name: str, spec: Any, path: Path, where: str) -> FieldSpec:
+    key = f"fields.{name}"
+    if not _FIELD_NAME.match(name) or name == OTHER:
+        raise UserError(f"{where}: field name {name!r} must be lowercase letters/digits/underscores and not {OTHER!r}")
+    if not isinstance(spec, dict):
+        raise UserError(f"{where}: {key} must be a table")
+    _no_unknown_keys(spec, _FIELD_KEYS, where, key + ".")
+    seeds_file = spec.get("seeds")
+    seeds = _read_seeds(path.parent / _str(seeds_file, where, key + ".seeds"), where, key) if seeds_file else ()
+    queries = tuple(_str_list(spec.get("queries", []), where, key + ".queries"))
+    rules = spec.get("rules", {})
+    if not isinstance(rules, dict):
+        raise UserError(f"{where}: {key}.rules must be a table of rule name = \"regex\"")
+    for rule, pattern in rules.items():
+        try:
+            re.compile(_str(pattern, where, f"{key}.rules.{rule}"))
+        except re.error as exc:
+            raise UserError(f"{where}: {key}.rules.{rule} is not a valid regular expression ({exc})") from None
+    if not seeds and not queries:
+        raise UserError(f"{where}: {key} has neither seeds nor queries; give at least one")
+    return FieldSpec(name=name, seeds=seeds, queries=queries, rules=dict(rules))
+
+
+def _read_seeds(file: Path, where: str, key: str) -> tuple[Seed, ...]:
+    """Seed CSV: columns ``id`` (required), ``title``, ``year``; ``#`` starts a comment line."""
+    try:
+        lines = [ln for ln in file.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
+    except FileNotFoundError:
+        raise UserError(f"{where}: {key}.seeds file {file} not found") from None
+    rows = list(csv.DictReader(lines))
+    if not rows or "id" not in rows[0]:
+        raise UserError(f"{where}: {key}.seeds file {file} needs a header with an 'id' column and at least one row")
+    seeds = []
+    for number, row in enumerate(rows, start=2):
+        seed_id = (row.get("id") or "").strip()
+        if not seed_id:
+            raise UserError(f"{file}:{number}: empty seed id")
+        year = (row.get("year") or "").strip()
+        if year and not year.isdigit():
+            raise UserError(f"{file}:{number}: year {year!r} is not a number")
+        seeds.append(Seed(id=seed_id, title=(row.get("title") or "").strip(), year=int(year) if year else None))
+    return tuple(seeds)
+
+
+def _parse_fetch(raw: Any, where: str) -> FetchSettings:
+    if not isinstance(raw, dict):
+        raise UserError(f"{where}: [fetch] must be a table")
+    defaults = FetchSettings()
+    _no_unknown_keys(raw, set(asdict(defaults)), where, "fetch.")
+    values = {}
+    for name, default in asdict(defaults).items():
+        value = raw.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise UserError(f"{where}: fetch.{name} must be a non-negative number, got {value!r}")
+        values[name] = type(default)(value)
+    if values["rate"] <= 0:
+        raise UserError(f"{where}: fetch.rate must be > 0 requests per second")
+    return FetchSettings(**values)
+
+
+def _with_hash(config: StudyConfig) -> StudyConfig:
+    """The config hash: sha256 over the normalised config, seed lists included (not file paths)."""
+    payload = asdict(config)
+    payload.pop("path")
+    payload.pop("hash")
+    payload["overrides"] = config.overrides.read_text(encoding="utf-8") if config.overrides and config.overrides.exists() else None
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return StudyConfig(**{**{k: getattr(config, k) for k in config.__dataclass_fields__}, "hash": digest})
+
+
+def _table(raw: dict, key: str, where: str) -> dict:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise UserError(f"{where}: [{key}] must be a table")
+    return value
+
+
+def _no_unknown_keys(raw: dict, allowed: set[str], where: str, prefix: str) -> None:
+    for key in raw:
+        if key not in allowed:
+            raise UserError(f"{where}: unknown key {prefix}{key}; allowed: {', '.join(sorted(allowed))}")
+
+
+def _str(value: Any, where: str, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise UserError(f"{where}: {key} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _str_list(value: Any, where: str, key: str) -> list[str]:
+    if not isinstance(value, list):
+        raise UserError(f"{where}: {key} must be a list of strings, got {value!r}")
+    return [_str(v, where, key) for v in value]

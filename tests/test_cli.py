@@ -1,0 +1,41 @@
+"""The command line's contract: subcommands exist, user errors are one line and exit 2."""
+
+import subprocess
+import sys
+
+import pytest
+
+from pipeline.cli import COMMANDS, main
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=120)
+
+
+def test_help_lists_every_command():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for command in COMMANDS:
+        assert command in result.stdout
+
+
+@pytest.mark.parametrize("command", ["run", "fetch", "analyze", "figures"])
+def test_missing_config_is_one_line_and_exit_2(command, tmp_path):
+    result = run_cli(command, "--config", str(tmp_path / "nope.toml"), "--out", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "nope.toml" in result.stderr and "not found" in result.stderr
+
+
+def test_bad_config_key_is_named(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[study]\nyears = [2000, 2020]\ncolour = "red"\n[fields.metrics]\nqueries = ["bleu"]\n')
+    assert main(["analyze", "--config", str(bad), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "study.colour" in err and err.count("\n") == 1
+
+
+def test_no_command_means_run(tmp_path, capsys):
+    assert main(["--config", str(tmp_path / "missing.toml")]) == 2
+    assert "missing.toml" in capsys.readouterr().err
