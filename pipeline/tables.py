@@ -1,0 +1,73 @@
+"""The tables stages exchange, with their documented columns: the only contract between stages.
+
+fetch (or the synthetic generator) writes ``papers``, ``citations``, ``seeds`` and ``field_growth``;
+analyze reads them. Multi-valued text columns are ``|``-joined strings (``""`` when empty) so that
+10M-row tables stay cheap to vectorise; ``external_ids`` is a JSON object string.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.errors import UserError
+
+SCHEMAS: dict[str, dict[str, str]] = {
+    "papers": {
+        "paper_id": "string",        # S2 paperId (40 hex chars on the real service)
+        "title": "string",
+        "abstract": "string",        # null when S2 has none
+        "year": "Int64",             # null when S2 has none
+        "venue": "string",
+        "publication_date": "string",  # ISO date or null
+        "external_ids": "string",    # JSON object, e.g. {"ArXiv": "1904.09675", "DOI": "…"}
+        "fields_of_study": "string",  # |-joined S2 fieldsOfStudy
+        "reference_count": "Int64",
+        "citation_count": "Int64",
+    },
+    "citations": {
+        "citing_id": "string",
+        "cited_id": "string",
+        "is_influential": "boolean",
+        "intents": "string",         # |-joined S2 intents (methodology, background, result), "" when none
+    },
+    "seeds": {
+        "field": "string",           # a field name from the config
+        "paper_id": "string",        # the resolved S2 paperId
+        "origin": "string",          # "id:<the id as configured>" or "query:<the bulk-search query>"
+    },
+    "field_growth": {
+        "field": "string",
+        "year": "Int64",
+        "total": "Int64",            # bulk-search `total` for the field's queries in that year
+    },
+}
+
+
+def conform(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with exactly the columns of table ``name``, in order, with their dtypes."""
+    schema = SCHEMAS[name]
+    missing = [c for c in schema if c not in frame.columns]
+    if missing:
+        raise ValueError(f"table {name} lacks columns {missing}")
+    return frame[list(schema)].astype(schema).reset_index(drop=True)
+
+
+def write_table(directory: Path, name: str, frame: pd.DataFrame) -> Path:
+    """Write table ``name`` as ``directory/name.parquet`` (atomically: a crash never leaves half a table)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.parquet"
+    tmp = path.with_suffix(".parquet.tmp")
+    conform(name, frame).to_parquet(tmp, index=False)
+    tmp.replace(path)
+    return path
+
+
+def read_table(directory: Path, name: str) -> pd.DataFrame:
+    """Read table ``name`` from ``directory``; a missing table is a UserError that names the stage to run."""
+    path = Path(directory) / f"{name}.parquet"
+    if not path.exists():
+        raise UserError(f"table {path} not found: run `python -m pipeline fetch` (or `demo`) first")
+    return conform(name, pd.read_parquet(path))
