@@ -1,0 +1,428 @@
+"""A seeded synthetic literature: papers in metrics / reward_models / llm_judge / other, and who cites whom.
+
+The generator is vectorised with numpy (100k papers and 1M citations in seconds; see
+``benchmarks/bench_synth.py``) and fully determined by :class:`SynthParams` (``seed`` included).
+
+Model
+-----
+* **Papers.** Each paper gets a primary field drawn from ``field_shares`` and a publication year drawn from
+  that field's growth curve (:func:`growth_curves`: metrics rise then flatten after ~2015, reward models and
+  LLM-as-a-judge grow steeply after 2022, ``other`` grows steadily). A fraction ``bridge_rate`` of the
+  field papers carries a second field label (bridge papers). Papers are ordered by (year, random tie-break);
+  a paper may only cite papers earlier in that order, so every citation goes to an earlier-or-same-year paper.
+  Years (and abstracts) are then hidden at small rates, as on S2; the citation structure keeps the latent year.
+* **References.** A paper with labels ``L_u`` (``k_u = |L_u|``) has ``n_u`` references (negative binomial
+  around ``mean_refs``). Each reference picks a role ``a`` uniformly from ``L_u``, a cited field ``b`` with
+  probability ``P_u[a, b] ∝ mixing[a][b] · min(1, N_b(u) / pool_saturation)`` (``N_b(u)`` = earlier papers
+  labelled ``b``: young fields cannot be cited before they exist), and then a cited paper among those
+  ``N_b(u)`` papers with probability proportional to its fitness ``w_v`` (log-normal, a few "landmark"
+  papers much fitter, so that citation counts are skewed and, for large literatures, exceed the 9,999 cap).
+  A few late "survey" papers instead cite a uniform sample without replacement of all earlier papers, with
+  more than 1,000 references each (pagination). Duplicate draws of the same pair are dropped.
+* **Truth.** ``truth["mixing"][A][B]`` is the expected share of field-A references that go to field-B papers
+  under fractional counting (an edge u→v adds ``1/(k_u k_v)`` to every (A ∈ L_u, B ∈ L_v) pair), conditional
+  on the generated papers and reference counts:
+
+      truth[A][B] = Σ_u n_u f_u[A] q_u[B] / Σ_u n_u f_u[A]
+
+  with ``f_u[A] = [A ∈ L_u] / k_u`` and ``q_u[B]`` the expected fractional mass a single reference of u puts
+  on B: ``q_u = Σ_a f_u[a] · P_u[a] · K_u`` where ``K_u[b, B] = Σ_{v<u, b∈L_v} w_v f_v[B] / Σ_{v<u, b∈L_v} w_v``
+  (for surveys, ``q_u`` = mean of ``f_v`` over earlier papers). Because ``n_u`` and the denominators are fixed
+  given the papers, the realised fractional shares are unbiased for ``truth`` — exactly, up to the dropped
+  duplicate draws (``truth["duplicate_draws"]``, well under 1% of draws at the default sizes). Bridge papers
+  therefore make ``truth["mixing"]`` differ slightly from the planted ``params["mixing"]``; use
+  :func:`expected_mixing` for the truth over a subset of citing papers (e.g. the seeds a run fetched).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from pipeline import OTHER
+from pipeline.localapi.text import make_texts
+from pipeline.tables import SCHEMAS
+
+log = logging.getLogger(__name__)
+
+STUDY_FIELDS = ("metrics", "reward_models", "llm_judge")
+FIELDS = (*STUDY_FIELDS, OTHER)
+INTENTS = ("background", "methodology", "result")
+
+DEFAULT_MIXING: dict[str, dict[str, float]] = {
+    "metrics": {"metrics": 0.84, "reward_models": 0.01, "llm_judge": 0.01, "other": 0.14},
+    "reward_models": {"metrics": 0.03, "reward_models": 0.70, "llm_judge": 0.05, "other": 0.22},
+    "llm_judge": {"metrics": 0.06, "reward_models": 0.12, "llm_judge": 0.55, "other": 0.27},
+    "other": {"metrics": 0.01, "reward_models": 0.01, "llm_judge": 0.005, "other": 0.975},
+}
+DEFAULT_SHARES: dict[str, float] = {"metrics": 0.14, "reward_models": 0.12, "llm_judge": 0.08, "other": 0.66}
+
+_VENUES = {
+    "metrics": ("Conference on Machine Translation", "Annual Meeting of the Association for Computational Linguistics",
+                "Conference on Empirical Methods in Natural Language Processing", "Transactions of the ACL"),
+    "reward_models": ("Neural Information Processing Systems", "International Conference on Machine Learning",
+                      "International Conference on Learning Representations", "arXiv.org"),
+    "llm_judge": ("arXiv.org", "Neural Information Processing Systems", "Conference on Language Modeling",
+                  "Annual Meeting of the Association for Computational Linguistics"),
+    OTHER: ("arXiv.org", "Computer Vision and Pattern Recognition", "Nature", "IEEE Access", "",
+            "International Conference on Machine Learning", "Bioinformatics"),
+}
+_ACL_VENUES = {"Conference on Machine Translation": "wmt", "Transactions of the ACL": "tacl",
+               "Annual Meeting of the Association for Computational Linguistics": "acl",
+               "Conference on Empirical Methods in Natural Language Processing": "emnlp"}
+_OTHER_FOS = ("Computer Science", "Medicine", "Biology", "Physics", "Mathematics", "Engineering")
+
+
+@dataclass(frozen=True)
+class SynthParams:
+    """Knobs of the synthetic literature (all defaults are realistic-ish; see the module docstring)."""
+
+    seed: int = 0
+    n_papers: int = 2000
+    years: tuple[int, int] = (2000, 2025)
+    mixing: dict[str, dict[str, float]] | None = None
+    """citing field → cited field → probability (rows sum to 1); None = :data:`DEFAULT_MIXING`."""
+    field_shares: dict[str, float] | None = None
+    """share of papers whose primary field is each field; None = :data:`DEFAULT_SHARES`."""
+    mean_refs: float = 10.0
+    """mean number of references per paper into the literature (before duplicates are dropped)."""
+    bridge_rate: float = 0.03
+    """fraction of field papers that carry a second field label."""
+    null_year_rate: float = 0.02
+    null_abstract_rate: float = 0.15
+    pool_saturation: int = 200
+    """a field is fully citable once it has this many papers; before, its citation probability is scaled down."""
+    n_surveys: int = 3
+    """late papers citing > 1,000 earlier papers (when the literature has more than 2,500 papers)."""
+    n_landmarks: int = 3
+    landmark_share: float = 0.015
+    """fitness of each landmark paper, as a share of the total fitness of the ``other`` papers."""
+    arxiv_rate: float = 0.5
+    doi_rate: float = 0.6
+
+    def resolved_mixing(self) -> dict[str, dict[str, float]]:
+        return _validated_rows(self.mixing or DEFAULT_MIXING, "mixing")
+
+    def resolved_shares(self) -> dict[str, float]:
+        return _validated_rows({"shares": self.field_shares or DEFAULT_SHARES}, "field_shares")["shares"]
+
+
+@dataclass
+class Literature:
+    """A generated literature: the ``papers`` and ``citations`` tables plus the ground truth."""
+
+    papers: pd.DataFrame
+    """the ``papers`` schema of :mod:`pipeline.tables` plus ``true_fields`` (|-joined, "other") and ``corpus_id``."""
+    citations: pd.DataFrame
+    """the ``citations`` schema (citing_id, cited_id, is_influential, intents)."""
+    truth: dict
+    """JSON-able: mixing, planted params, counts (see the module docstring)."""
+    expected_reference_mass: np.ndarray = field(repr=False, default=None)
+    """(n_papers, 4): ``n_u · q_u[B]``, expected fractional reference mass of each paper on each field."""
+
+
+def growth_curves(years: tuple[int, int]) -> dict[str, np.ndarray]:
+    """Relative yearly publication intensity of each field over ``years`` (each curve sums to 1).
+
+    metrics: logistic, rising through the 2000s and flat after ~2016; reward_models: a trickle from 2017,
+    exponential after 2022; llm_judge: nothing before 2020, steeper still; other: slow exponential growth.
+    """
+    y = np.arange(years[0], years[1] + 1, dtype=float)
+    curves = {
+        "metrics": 1.0 / (1.0 + np.exp(-(y - 2009.0) / 2.5)),
+        "reward_models": np.where(y >= 2016, 0.03 + np.exp((y - 2025.0) / 1.4), 0.002),
+        "llm_judge": np.where(y >= 2020, np.exp((y - 2025.0) / 1.0), 0.0),
+        OTHER: np.exp((y - 2025.0) / 8.0),
+    }
+    return {f: (c / c.sum() if c.sum() > 0 else np.full_like(y, 1.0 / len(y))) for f, c in curves.items()}
+
+
+def generate(params: SynthParams) -> Literature:
+    """Generate the literature described by ``params`` (deterministic under ``params.seed``)."""
+    rng = np.random.default_rng(params.seed)
+    mixing = params.resolved_mixing()
+    shares = params.resolved_shares()
+    n = params.n_papers
+    if n < 10:
+        raise ValueError("n_papers must be at least 10")
+
+    primary, year = _fields_and_years(n, shares, params.years, rng)
+    order = np.lexsort((rng.random(n), year))          # rank = position in (year, random) order
+    primary, year = primary[order], year[order]
+    labels = _labels(primary, params.bridge_rate, rng)
+    fitness = _fitness(labels, params, rng)
+
+    n_refs, surveys = _reference_counts(year, params, rng)
+    pools = _Pools(labels, fitness)
+    cite_probs = _cited_field_probs(mixing, pools, params.pool_saturation, n)     # (n, 4, 4)
+    counts = n_refs.copy()
+    counts[surveys] = 0                                              # surveys are drawn separately
+    citing, cited = _draw_references(labels, counts, cite_probs, pools, rng)
+    citing_s, cited_s = _survey_references(surveys, n_refs, rng)
+    citing = np.concatenate([citing, citing_s])
+    cited = np.concatenate([cited, cited_s])
+    draws = len(citing)
+    key = np.unique(citing * n + cited)
+    duplicates = draws - len(key)
+    citing, cited = (key // n).astype(np.int64), (key % n).astype(np.int64)
+
+    frac = labels / labels.sum(1, keepdims=True)
+    q = _expected_reference_field(frac, cite_probs, pools, surveys)
+    mass = np.bincount(citing, minlength=n)[:, None] * q             # realised counts n_u (after duplicates)
+    papers = _papers_table(labels, year, citing, cited, params, rng)
+    citations = _citations_table(papers["paper_id"].to_numpy(), citing, cited, labels, rng)
+    truth = {
+        "synthetic": True,
+        "fields": list(FIELDS),
+        "mixing": _mixing_from_mass(frac, mass),
+        "planted_mixing": mixing,
+        "counting": "fractional",
+        "papers": {f: int(labels[:, i].sum()) for i, f in enumerate(FIELDS)},
+        "bridge_papers": int((labels[:, :3].sum(1) > 1).sum()),
+        "citations": int(len(citing)),
+        "duplicate_draws": int(duplicates),
+        "reference_draws": int(draws),
+        "params": _jsonable(asdict(params) | {"mixing": mixing, "field_shares": shares}),
+    }
+    log.debug("synthetic literature: %d papers, %d citations", n, len(citing))
+    return Literature(papers=papers, citations=citations, truth=truth, expected_reference_mass=mass)
+
+
+def expected_mixing(literature: Literature, citing_ids=None) -> dict[str, dict[str, float]]:
+    """``truth["mixing"]`` restricted to the citing papers ``citing_ids`` (all papers when None)."""
+    frac = _label_matrix(literature.papers["true_fields"])
+    frac = frac / frac.sum(1, keepdims=True)
+    mask = np.ones(len(frac), bool) if citing_ids is None else \
+        literature.papers["paper_id"].isin(list(citing_ids)).to_numpy()
+    return _mixing_from_mass(frac[mask], literature.expected_reference_mass[mask])
+
+
+def _mixing_from_mass(frac: np.ndarray, mass: np.ndarray) -> dict[str, dict[str, float]]:
+    """Rows A: Σ_u f_u[A] · mass_u[B] / Σ_u f_u[A] · Σ_B mass_u[B] (mass_u = n_u q_u)."""
+    numerator = frac.T @ mass                                   # (4, 4)
+    totals = numerator.sum(1, keepdims=True)
+    rows = np.divide(numerator, totals, out=np.zeros_like(numerator), where=totals > 0)
+    return {a: {b: float(rows[i, j]) for j, b in enumerate(FIELDS)} for i, a in enumerate(FIELDS)}
+
+
+def _validated_rows(rows: dict, name: str) -> dict:
+    out = {}
+    for key, row in rows.items():
+        if name == "mixing" and key not in FIELDS:
+            raise ValueError(f"{name}: unknown citing field {key!r}; fields are {', '.join(FIELDS)}")
+        unknown = set(row) - set(FIELDS)
+        if unknown:
+            raise ValueError(f"{name}[{key}]: unknown fields {sorted(unknown)}")
+        values = np.array([float(row.get(f, 0.0)) for f in FIELDS])
+        if (values < 0).any() or not np.isclose(values.sum(), 1.0, atol=1e-6):
+            raise ValueError(f"{name}[{key}] must be non-negative and sum to 1, got {values.sum():.6f}")
+        out[key] = {f: float(v) for f, v in zip(FIELDS, values)}
+    if name == "mixing" and set(out) != set(FIELDS):
+        raise ValueError(f"mixing needs a row for each of {', '.join(FIELDS)}")
+    return out
+
+
+def _fields_and_years(n, shares, years, rng):
+    primary = rng.choice(len(FIELDS), n, p=[shares[f] for f in FIELDS])
+    curves = growth_curves(years)
+    year = np.empty(n, np.int64)
+    for i, f in enumerate(FIELDS):
+        idx = np.flatnonzero(primary == i)
+        year[idx] = years[0] + rng.choice(len(curves[f]), len(idx), p=curves[f])
+    return primary, year
+
+
+def _labels(primary, bridge_rate, rng):
+    n = len(primary)
+    labels = np.zeros((n, len(FIELDS)), bool)
+    labels[np.arange(n), primary] = True
+    field_papers = np.flatnonzero(primary < len(STUDY_FIELDS))
+    bridges = field_papers[rng.random(len(field_papers)) < bridge_rate]
+    second = (primary[bridges] + rng.integers(1, len(STUDY_FIELDS), len(bridges))) % len(STUDY_FIELDS)
+    labels[bridges, second] = True
+    return labels
+
+
+def _fitness(labels, params, rng):
+    n = len(labels)
+    fitness = rng.lognormal(0.0, 0.8, n)
+    others = np.flatnonzero(labels[:, -1])
+    if params.n_landmarks and len(others) > 10 * params.n_landmarks:
+        # early-ish `other` papers (20–40% through the ordering) become landmarks
+        lo, hi = int(0.2 * len(others)), int(0.4 * len(others))
+        landmarks = rng.choice(others[lo:hi], params.n_landmarks, replace=False)
+        fitness[landmarks] = params.landmark_share * fitness[others].sum()
+    return fitness
+
+
+def _reference_counts(year, params, rng):
+    n = len(year)
+    # later papers cite more (about 2x over 25 years); negative binomial with dispersion 3
+    trend = 1.0 + (year - year.min()) / max(1, year.max() - year.min())
+    mean = params.mean_refs * trend / trend.mean()
+    n_refs = rng.negative_binomial(3, 3 / (3 + mean))
+    n_refs = np.minimum(n_refs, np.arange(n) // 4)                 # early papers cannot cite much
+    surveys = np.empty(0, np.int64)
+    if params.n_surveys and n > 2500:
+        surveys = n - 1 - rng.choice(n // 10, params.n_surveys, replace=False)
+        n_refs[surveys] = np.minimum(1001 + rng.integers(0, 500, params.n_surveys), surveys // 2)
+    return n_refs.astype(np.int64), surveys
+
+
+class _Pools:
+    """For each field b: the papers labelled b in rank order, and prefix sums of fitness (× label fractions)."""
+
+    def __init__(self, labels, fitness):
+        frac = labels / labels.sum(1, keepdims=True)
+        self.members = [np.flatnonzero(labels[:, b]) for b in range(labels.shape[1])]
+        self.cum_w = [np.cumsum(fitness[m]) for m in self.members]
+        self.cum_wf = [np.cumsum(fitness[m, None] * frac[m], axis=0) for m in self.members]
+
+    def size_before(self, b, ranks):
+        """N_b(u): how many papers labelled b come before rank u."""
+        return np.searchsorted(self.members[b], ranks)
+
+
+def _cited_field_probs(mixing, pools, saturation, n):
+    """P_u[a, b] ∝ mixing[a][b] · min(1, N_b(u)/saturation), rows renormalised (zero rows stay zero)."""
+    ranks = np.arange(n)
+    avail = np.stack([np.minimum(1.0, pools.size_before(b, ranks) / saturation)
+                      for b in range(len(FIELDS))], axis=1)                    # (n, 4)
+    planted = np.array([[mixing[a][b] for b in FIELDS] for a in FIELDS])      # (4, 4)
+    probs = planted[None, :, :] * avail[:, None, :]
+    totals = probs.sum(2, keepdims=True)
+    return np.divide(probs, totals, out=np.zeros_like(probs), where=totals > 0)
+
+
+def _draw_references(labels, counts, probs, pools, rng):
+    """Citing/cited rank pairs, ``counts[u]`` draws for paper u (vectorised over all draws)."""
+    n = len(labels)
+    counts = np.where(probs.sum((1, 2)) > 0, counts, 0)
+    citing = np.repeat(np.arange(n), counts)
+    # role: uniform among the citing paper's labels
+    k = labels.sum(1)
+    pick = (rng.random(len(citing)) * k[citing]).astype(np.int64)
+    role = np.argmax(np.cumsum(labels[citing], axis=1) > pick[:, None], axis=1)
+    # cited field: inverse CDF of P_u[role]
+    cdf = np.cumsum(probs[citing, role], axis=1)
+    target_field = np.minimum((cdf < rng.random(len(citing))[:, None] * cdf[:, -1:]).sum(1), len(FIELDS) - 1)
+    cited = np.empty(len(citing), np.int64)
+    for b in range(len(FIELDS)):
+        sel = np.flatnonzero(target_field == b)
+        size = pools.size_before(b, citing[sel])
+        total = pools.cum_w[b][size - 1]
+        pos = np.searchsorted(pools.cum_w[b], rng.random(len(sel)) * total, side="right")
+        cited[sel] = pools.members[b][np.minimum(pos, size - 1)]
+    return citing, cited
+
+
+def _survey_references(surveys, n_refs, rng):
+    citing = np.repeat(surveys, n_refs[surveys])
+    cited = np.concatenate([rng.choice(s, n_refs[s], replace=False) for s in surveys]) if len(surveys) else \
+        np.empty(0, np.int64)
+    return citing.astype(np.int64), cited.astype(np.int64)
+
+
+def _expected_reference_field(frac, probs, pools, surveys):
+    """q_u[B] = Σ_a f_u[a] Σ_b P_u[a, b] K_u[b, B] (surveys: mean f_v over earlier papers)."""
+    n = len(frac)
+    ranks = np.arange(n)
+    kernel = np.zeros((n, len(FIELDS), len(FIELDS)))                     # K_u[b, B]
+    for b in range(len(FIELDS)):
+        size = pools.size_before(b, ranks)
+        has = size > 0
+        kernel[has, b, :] = pools.cum_wf[b][size[has] - 1] / pools.cum_w[b][size[has] - 1, None]
+    role_mix = np.einsum("ua,uab->ub", frac, probs)                      # Σ_a f_u[a] P_u[a, b]
+    q = np.einsum("ub,ubB->uB", role_mix, kernel)
+    if len(surveys):
+        prefix = np.cumsum(frac, axis=0)
+        q[surveys] = prefix[surveys - 1] / surveys[:, None]
+    return q
+
+
+def _label_matrix(true_fields: pd.Series) -> np.ndarray:
+    return np.stack([true_fields.str.split("|").map(lambda fs, f=f: f in fs).to_numpy(bool) for f in FIELDS], 1)
+
+
+def _papers_table(labels, year, citing, cited, params, rng) -> pd.DataFrame:
+    n = len(labels)
+    names = [tuple(FIELDS[j] for j in np.flatnonzero(row[:3])) for row in labels]
+    titles, abstracts = make_texts(names, rng=rng)
+    paper_ids = [hashlib.sha1(f"synthetic-s2:{params.seed}:{i}".encode()).hexdigest() for i in range(n)]
+    corpus = 1_000 + rng.choice(300_000_000, n, replace=False)
+    primary = np.argmax(labels, axis=1)
+    venue = np.array([_VENUES[FIELDS[p]][j % len(_VENUES[FIELDS[p]])]
+                      for p, j in zip(primary, rng.integers(0, 1 << 30, n))], dtype=object)
+    month, day = rng.integers(1, 13, n), rng.integers(1, 29, n)
+    has_date = rng.random(n) < 0.8
+    null_year = rng.random(n) < params.null_year_rate
+    external = _external_ids(venue, year, corpus, params, rng)
+    date = [f"{y}-{m:02d}-{d:02d}" if ok and not ny else None
+            for y, m, d, ok, ny in zip(year, month, day, has_date, null_year)]
+    is_other = labels[:, -1]
+    fos = np.where(is_other, np.array(_OTHER_FOS, dtype=object)[rng.integers(0, len(_OTHER_FOS), n)],
+                   np.where(rng.random(n) < 0.3, "Computer Science|Linguistics", "Computer Science"))
+    abstract = pd.array(abstracts, dtype="string")
+    abstract[rng.random(n) < params.null_abstract_rate] = pd.NA
+    papers = pd.DataFrame({
+        "paper_id": pd.array(paper_ids, dtype="string"),
+        "title": pd.array(titles, dtype="string"),
+        "abstract": abstract,
+        "year": pd.array(np.where(null_year, 0, year), dtype="Int64"),
+        "venue": pd.array(venue, dtype="string"),
+        "publication_date": pd.array(date, dtype="string"),
+        "external_ids": pd.array(external, dtype="string"),
+        "fields_of_study": pd.array(fos, dtype="string"),
+        "reference_count": pd.array(np.bincount(citing, minlength=n), dtype="Int64"),
+        "citation_count": pd.array(np.bincount(cited, minlength=n), dtype="Int64"),
+        "true_fields": pd.array(["|".join(x) if x else OTHER for x in names], dtype="string"),
+        "corpus_id": corpus.astype(np.int64),
+    })
+    papers.loc[null_year, "year"] = pd.NA
+    return papers[[*SCHEMAS["papers"], "true_fields", "corpus_id"]]
+
+
+def _external_ids(venue, year, corpus, params, rng) -> list[str]:
+    """JSON externalIds like S2's: ArXiv (from 2007), ACL + DOI 10.18653 for ACL venues, other DOIs, CorpusId."""
+    n = len(venue)
+    arxiv = (rng.random(n) < params.arxiv_rate) & (year >= 2007)
+    doi = rng.random(n) < params.doi_rate
+    month = rng.integers(1, 13, n)
+    out = []
+    for i in range(n):
+        ids = {}
+        if arxiv[i]:
+            ids["ArXiv"] = f"{year[i] % 100:02d}{month[i]:02d}.{10000 + i % 90000:05d}"
+        acl = _ACL_VENUES.get(venue[i])
+        if acl:
+            ids["ACL"] = f"{year[i]}.{acl}-main.{i}"
+            ids["DOI"] = f"10.18653/v1/{ids['ACL']}"
+        elif doi[i]:
+            ids["DOI"] = f"10.5555/synth.{corpus[i]}"
+        ids["CorpusId"] = int(corpus[i])
+        out.append(json.dumps(ids))
+    return out
+
+
+def _citations_table(paper_ids, citing, cited, labels, rng) -> pd.DataFrame:
+    m = len(citing)
+    same_field = (labels[citing] & labels[cited]).any(1)
+    influential = rng.random(m) < np.where(same_field, 0.15, 0.05)
+    # intents: background 55%, methodology 25%, result 8%, both background+methodology 4%, none 8%
+    choice = rng.choice(5, m, p=[0.55, 0.25, 0.08, 0.04, 0.08])
+    intents = np.array(["background", "methodology", "result", "background|methodology", ""], dtype=object)[choice]
+    return pd.DataFrame({
+        "citing_id": pd.array(paper_ids[citing], dtype="string"),
+        "cited_id": pd.array(paper_ids[cited], dtype="string"),
+        "is_influential": pd.array(influential, dtype="boolean"),
+        "intents": pd.array(intents, dtype="string"),
+    })
+
+
+def _jsonable(value):
+    return json.loads(json.dumps(value, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
