@@ -1,0 +1,265 @@
+"""``report.md``: the study's headline numbers, its tables, its figures and the run manifest, in one readable file.
+
+Everything here is read back from the persisted outputs of the fetch and analysis stages (the tables of
+``notes/CONTRACTS.md``); nothing is recomputed, so every number in the report is a number in a table.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline import OTHER
+from pipeline.errors import UserError
+from pipeline.manifest import read_manifest
+from pipeline.paths import RunPaths
+from pipeline.style import SYNTHETIC, field_label, title
+from pipeline.tables import read_table
+
+log = logging.getLogger(__name__)
+
+ANY_OTHER = "any_other_field"
+"""The ``cited_field`` of overlap rows that count citing papers with a reference to any field but their own."""
+
+ANALYSIS_TABLES = ("cross_field.csv", "overlap.csv", "bridges.csv", "top_cross_citations.csv",
+                   "cross_field_by_kind.csv", "labels.parquet")
+
+
+@dataclass(frozen=True)
+class StudyResults:
+    """The persisted outputs of one run, as the figures and the report read them."""
+
+    fields: tuple[str, ...]
+    """The study's fields in config order, then ``other``."""
+    manifest: dict
+    cross_field: pd.DataFrame
+    """``year`` is a string: ``"all"`` or the citing year."""
+    overlap: pd.DataFrame
+    bridges: pd.DataFrame
+    top_cross_citations: pd.DataFrame
+    by_kind: pd.DataFrame
+    labels: pd.DataFrame
+    papers: pd.DataFrame
+    citations: pd.DataFrame
+    seeds: pd.DataFrame
+    field_growth: pd.DataFrame
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.manifest.get("synthetic"))
+
+    @property
+    def study_fields(self) -> tuple[str, ...]:
+        """The configured fields, without ``other``."""
+        return tuple(f for f in self.fields if f != OTHER)
+
+    @property
+    def overall(self) -> pd.DataFrame:
+        """The ``cross_field`` rows over all years."""
+        return self.cross_field[self.cross_field.year == "all"]
+
+
+def load_results(paths: RunPaths, *, fields: tuple[str, ...] | None = None) -> StudyResults:
+    """Read a run's tables and manifest.
+
+    ``fields`` defaults to the citing fields of ``cross_field.csv`` in the order they appear there, ``other`` last.
+    """
+    missing = [name for name in ANALYSIS_TABLES if not paths.table(name).exists()]
+    if missing:
+        raise UserError(f"{paths.table(missing[0])} not found: run `python -m pipeline analyze` "
+                        f"(or the whole study with `run`, or `demo`) first")
+    cross_field = pd.read_csv(paths.table("cross_field.csv"), dtype={"year": str})
+    if fields is None:
+        seen = dict.fromkeys(cross_field.citing_field)
+        fields = (*[f for f in seen if f != OTHER], OTHER)
+    elif OTHER not in fields:
+        fields = (*fields, OTHER)
+    return StudyResults(
+        fields=tuple(fields),
+        manifest=read_manifest(paths.manifest),
+        cross_field=cross_field,
+        overlap=pd.read_csv(paths.table("overlap.csv")),
+        bridges=pd.read_csv(paths.table("bridges.csv"), dtype={"paper_id": str}),
+        top_cross_citations=pd.read_csv(paths.table("top_cross_citations.csv"),
+                                        dtype={"citing_id": str, "cited_id": str}),
+        by_kind=pd.read_csv(paths.table("cross_field_by_kind.csv")),
+        labels=pd.read_parquet(paths.table("labels.parquet")),
+        papers=read_table(paths.tables, "papers"),
+        citations=read_table(paths.tables, "citations"),
+        seeds=read_table(paths.tables, "seeds"),
+        field_growth=read_table(paths.tables, "field_growth"),
+    )
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One headline number with its 95% interval, and the sentence that states it."""
+
+    kind: str
+    """``share`` (of references), ``overlap`` (of papers citing ≥ 1 paper of the field) or ``any_other``."""
+    citing_field: str
+    cited_field: str
+    value: float
+    ci_low: float
+    ci_high: float
+    sentence: str
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def headlines(results: StudyResults) -> list[Headline]:
+    """Cross-field headline numbers between the study's fields, in config order.
+
+    For each ordered pair of distinct fields A, B: the share of A's references that go to B papers
+    (``cross_field.csv``, all years) and the share of A's papers that cite at least one B paper (``overlap.csv``);
+    for each field A: the share of its papers citing any other field.
+    """
+    overall = results.overall.set_index(["citing_field", "cited_field"])
+    overlap = results.overlap.set_index(["citing_field", "cited_field"])
+    lines = []
+    for citing in results.study_fields:
+        a = field_label(citing)
+        for cited in results.study_fields:
+            if cited == citing:
+                continue
+            b = field_label(cited)
+            if (citing, cited) in overall.index:
+                row = overall.loc[(citing, cited)]
+                lines.append(Headline("share", citing, cited, row.share, row.ci_low, row.ci_high,
+                                      f"{_pct(row.share)} of {a} references go to {b} papers "
+                                      f"(95% CI {_pct(row.ci_low)}–{_pct(row.ci_high)})."))
+            if (citing, cited) in overlap.index:
+                row = overlap.loc[(citing, cited)]
+                lines.append(Headline("overlap", citing, cited, row.share, row.ci_low, row.ci_high,
+                                      f"{_pct(row.share)} of {a} papers cite at least one {b} paper "
+                                      f"(95% CI {_pct(row.ci_low)}–{_pct(row.ci_high)}; "
+                                      f"{int(row.citing_papers):,} of {int(row.papers):,})."))
+        if (citing, ANY_OTHER) in overlap.index:
+            row = overlap.loc[(citing, ANY_OTHER)]
+            lines.append(Headline("any_other", citing, ANY_OTHER, row.share, row.ci_low, row.ci_high,
+                                  f"{_pct(row.share)} of {a} papers cite at least one paper of another field "
+                                  f"(95% CI {_pct(row.ci_low)}–{_pct(row.ci_high)})."))
+    return lines
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A GitHub-flavoured markdown table of ``frame`` (index dropped; ``|`` in cells escaped)."""
+    def cell(value) -> str:
+        return "" if value is None or (isinstance(value, float) and pd.isna(value)) else \
+            str(value).replace("|", "\\|").replace("\n", " ")
+
+    header = "| " + " | ".join(cell(c) for c in frame.columns) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *rows])
+
+
+def _pivot(frame: pd.DataFrame, fields: tuple[str, ...], text) -> pd.DataFrame:
+    """citing × cited table of ``text(row)``, rows and columns in field order, readable field names."""
+    cells = frame.assign(text=[text(r) for r in frame.itertuples()])
+    table = cells.pivot(index="citing_field", columns="cited_field", values="text")
+    table = table.reindex(index=[f for f in fields if f in table.index],
+                          columns=[f for f in fields if f in table.columns])
+    table.index = [field_label(f) for f in table.index]
+    table.columns = [field_label(f) for f in table.columns]
+    return table.rename_axis("citing ↓ / cited →").reset_index()
+
+
+def _tables_section(results: StudyResults, *, top: int) -> list[str]:
+    fields = results.fields
+    share = _pivot(results.overall, fields,
+                   lambda r: f"{_pct(r.share)} [{_pct(r.ci_low)}–{_pct(r.ci_high)}] (n={r.citations:,.0f})")
+    obs_exp = _pivot(results.overall, fields,
+                     lambda r: f"{r.obs_exp:.2f} [{r.obs_exp_low:.2f}–{r.obs_exp_high:.2f}]")
+    overlap = results.overlap.assign(cited_field=results.overlap.cited_field.replace({ANY_OTHER: "any other"}))
+    overlap_table = _pivot(overlap, (*fields, "any other"),
+                           lambda r: f"{_pct(r.share)} [{_pct(r.ci_low)}–{_pct(r.ci_high)}] "
+                                     f"({r.citing_papers:,}/{r.papers:,})")
+    bridges = results.bridges.head(top)[["title", "year", "labels", "citations", "citing_fields"]]
+    top_cross = results.top_cross_citations.head(top)[
+        ["citing_title", "citing_field", "cited_title", "cited_field", "cited_citations"]]
+    kinds = results.by_kind[(results.by_kind.citing_field != results.by_kind.cited_field)
+                            & results.by_kind.citing_field.isin(results.study_fields)
+                            & results.by_kind.cited_field.isin(results.study_fields)]
+    kinds = kinds.assign(share=kinds.share.map(_pct), citations=kinds.citations.map("{:,.1f}".format))
+    return [
+        "## Tables", "",
+        "### Share of each field's references going to each field (all years)", "",
+        "Row = citing field, column = cited field; share [95% bootstrap CI] (citations). A row sums to 100%.", "",
+        markdown_table(share), "",
+        "### Observed / expected citations (1 = random mixing)", "",
+        markdown_table(obs_exp), "",
+        "### Papers citing at least one paper of a field", "",
+        "share of the citing field's papers with at least one reference to the cited field [95% CI] "
+        "(citing papers/papers)", "",
+        markdown_table(overlap_table), "",
+        f"### Bridge papers: the most-cited papers cited by two or more fields (top {top})", "",
+        markdown_table(bridges), "",
+        f"### Top cross-field citations (top {top})", "",
+        markdown_table(top_cross), "",
+        "### Cross-field shares by citation kind (intent, influential flag)", "",
+        markdown_table(kinds) if len(kinds) else "No intents or influential flags in this run.", "",
+    ]
+
+
+def _manifest_section(manifest: dict) -> list[str]:
+    fetch, analysis = manifest.get("fetch", {}), manifest.get("analysis", {})
+    requests = fetch.get("requests", {})
+    by_endpoint = ", ".join(f"{k}: {v:,}" for k, v in sorted(requests.items()) if k != "total")
+    truncated, unknown = fetch.get("truncated", []), fetch.get("unknown_ids", [])
+    rows = [
+        ("data", "SYNTHETIC literature of the local S2 server" if manifest.get("synthetic") else "Semantic Scholar"),
+        ("source", fetch.get("source", "")),
+        ("fetched", fetch.get("date", "")),
+        ("config hash", fetch.get("config_hash", "")),
+        ("seeds per field", ", ".join(f"{field_label(k)}: {v:,}" for k, v in fetch.get("seeds", {}).items())),
+        ("requests", f"{requests.get('total', 0):,}" + (f" ({by_endpoint})" if by_endpoint else "")),
+        ("retries", f"{fetch.get('retries', 0):,}"),
+        ("throttle wait", f"{fetch.get('throttle_wait_seconds', 0):.1f} s"),
+        ("truncated lists", f"{len(truncated):,}" + (f": {', '.join(map(str, truncated[:10]))}" if truncated else "")
+         + (" …" if len(truncated) > 10 else "")),
+        ("unknown ids", f"{len(unknown):,}" + (f": {', '.join(map(str, unknown[:20]))}" if unknown else "")
+         + (" …" if len(unknown) > 20 else "")),
+        ("papers / citations analysed", f"{analysis.get('papers', 0):,} / {analysis.get('citations', 0):,}"),
+        ("papers per label", ", ".join(f"{field_label(k)}: {v:,}" for k, v in analysis.get("labelled", {}).items())),
+        ("counting", analysis.get("counting", "")),
+        ("E-I index", ", ".join(f"{field_label(k)}: {v:.2f}" for k, v in analysis.get("ei_index", {}).items())),
+        ("assortativity (field labels)", f"{analysis['assortativity']:.3f}" if "assortativity" in analysis else ""),
+        ("bootstrap", ", ".join(f"{k}: {v}" for k, v in analysis.get("bootstrap", {}).items())),
+    ]
+    warnings = analysis.get("warnings", [])
+    return ["## Manifest", "", markdown_table(pd.DataFrame(rows, columns=["", "value"])), "",
+            *([f"Analysis warnings: {'; '.join(map(str, warnings))}", ""] if warnings else [])]
+
+
+def render_report(results: StudyResults, *, figures: dict[str, str], study_name: str, top: int = 10) -> str:
+    """The report as markdown. ``figures`` maps a caption to a PNG path relative to the report."""
+    synthetic = results.synthetic
+    parts = [f"# {title(f'Cross-field citations: {study_name}', synthetic=synthetic)}", ""]
+    if synthetic:
+        params = results.manifest.get("synthetic_truth", {}).get("params", {})
+        parts += [f"> **{SYNTHETIC}** — every number, table and figure below comes from the generated literature of "
+                  f"the local S2-compatible server ({', '.join(f'{k}={v}' for k, v in params.items())}), "
+                  "not from Semantic Scholar. It shows what the study computes, not what the literature says.", ""]
+    parts += ["## Headline numbers", ""]
+    parts += [f"- {h.sentence}" for h in headlines(results)] or ["No cross-field pairs in this run."]
+    parts += ["", "## Figures", ""]
+    for caption, png in figures.items():
+        parts += [f"![{caption}]({png})", "", f"*{caption}* ([PDF]({Path(png).with_suffix('.pdf').as_posix()}))", ""]
+    parts += _tables_section(results, top=top)
+    parts += _manifest_section(results.manifest)
+    return "\n".join(parts)
+
+
+def write_report(results: StudyResults, *, figures: dict[str, str], path: Path, study_name: str) -> Path:
+    """Write ``report.md`` at ``path`` (figure links relative to it)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_report(results, figures=figures, study_name=study_name) + "\n", encoding="utf-8")
+    log.info("report: %s", path)
+    return path

@@ -1,0 +1,84 @@
+"""report.md: headline numbers are the analysis tables' numbers, the figures are linked, the manifest is stated."""
+
+import re
+
+import pandas as pd
+import pytest
+
+from figure_fixtures import FIELDS, build_run
+from pipeline.report import headlines, load_results, render_report
+from pipeline.style import field_label
+
+SHARE = re.compile(r"^- ([\d.]+)% of (.+?) references go to (.+?) papers \(95% CI ([\d.]+)%–([\d.]+)%\)\.$")
+OVERLAP = re.compile(r"^- ([\d.]+)% of (.+?) papers cite at least one (.+?) paper \(95% CI ([\d.]+)%–([\d.]+)%; "
+                     r"(\d+) of (\d+)\)\.$")
+FIGURE_LINKS = {"Field growth": "field_growth.png", "Mixing": "mixing_heatmap.png"}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return build_run(tmp_path_factory.mktemp("run"), synthetic=False)
+
+
+@pytest.fixture(scope="module")
+def report(run):
+    return render_report(load_results(run, fields=FIELDS), figures=FIGURE_LINKS, study_name="Fixture study")
+
+
+def _field(label: str) -> str:
+    return {field_label(f): f for f in FIELDS}[label]
+
+
+def test_reference_share_sentences_equal_cross_field_table(run, report):
+    table = pd.read_csv(run.table("cross_field.csv"), dtype={"year": str}).query("year == 'all'")
+    table = table.set_index(["citing_field", "cited_field"])
+    parsed = [SHARE.match(line).groups() for line in report.splitlines() if SHARE.match(line)]
+    assert len(parsed) == len(FIELDS) * (len(FIELDS) - 1)
+    for value, citing, cited, low, high in parsed:
+        row = table.loc[(_field(citing), _field(cited))]
+        assert [float(value), float(low), float(high)] == [round(100 * x, 1) for x in (row.share, row.ci_low,
+                                                                                        row.ci_high)]
+
+
+def test_overlap_sentences_equal_overlap_table(run, report):
+    table = pd.read_csv(run.table("overlap.csv")).set_index(["citing_field", "cited_field"])
+    parsed = [OVERLAP.match(line).groups() for line in report.splitlines() if OVERLAP.match(line)]
+    assert len(parsed) == len(FIELDS) * (len(FIELDS) - 1)
+    for value, citing, cited, low, high, citing_papers, papers in parsed:
+        row = table.loc[(_field(citing), _field(cited))]
+        assert float(value) == round(100 * row.share, 1)
+        assert (float(low), float(high)) == (round(100 * row.ci_low, 1), round(100 * row.ci_high, 1))
+        assert (int(citing_papers), int(papers)) == (row.citing_papers, row.papers)
+
+
+def test_headlines_cover_every_pair_of_distinct_fields_once(run):
+    lines = headlines(load_results(run, fields=FIELDS))
+    pairs = [(h.citing_field, h.cited_field) for h in lines if h.kind == "share"]
+    assert sorted(pairs) == sorted((a, b) for a in FIELDS for b in FIELDS if a != b)
+    assert {h.citing_field for h in lines if h.kind == "any_other"} == set(FIELDS)
+
+
+def test_report_links_figures_and_states_the_manifest(report):
+    for caption, png in FIGURE_LINKS.items():
+        assert f"![{caption}]({png})" in report
+        assert f"({png[:-4]}.pdf)" in report
+    for expected in ("abc123def4567890", "http://127.0.0.1:1", "2026-01-02T03:04:05+00:00", "| requests | 42 (",
+                     "CorpusId:999999", "| truncated lists | 1: "):
+        assert expected in report
+
+
+def test_synthetic_marking_in_title_and_header_iff_synthetic(tmp_path, report):
+    synthetic = render_report(load_results(build_run(tmp_path, synthetic=True), fields=FIELDS), figures={},
+                              study_name="Fixture study")
+    title, _, header = synthetic.splitlines()[:3]
+    assert title.startswith("# SYNTHETIC") and header.startswith("> **SYNTHETIC**")
+    assert "SYNTHETIC" not in report
+    assert report.splitlines()[0] == "# Cross-field citations: Fixture study"
+
+
+def test_missing_analysis_tables_name_the_stage_to_run(tmp_path):
+    from pipeline.errors import UserError
+    from pipeline.paths import RunPaths
+
+    with pytest.raises(UserError, match="pipeline analyze"):
+        load_results(RunPaths.under(tmp_path))
