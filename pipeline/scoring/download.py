@@ -1,0 +1,97 @@
+"""Named public preference / MQM data sets: fetch once into the cache, then use by name or path."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+from tqdm import tqdm
+
+from pipeline.errors import UserError
+
+log = logging.getLogger(__name__)
+
+_MQM = "https://raw.githubusercontent.com/google/wmt-mqm-human-evaluation/7fadea281aff8db61cc72fc3d469a4dca78b82a6"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    url: str
+    filename: str
+    about: str
+
+
+DATASETS: dict[str, Dataset] = {
+    "mqm-ted-ende": Dataset(f"{_MQM}/ted/ende/mqm_ted_ende.tsv", "mqm_ted_ende.tsv",
+                            "WMT21 TED talks MQM, en-de (Freitag et al. 2021; Apache-2.0)"),
+    "mqm-ted-zhen": Dataset(f"{_MQM}/ted/zhen/mqm_ted_zhen.tsv", "mqm_ted_zhen.tsv",
+                            "WMT21 TED talks MQM, zh-en (Freitag et al. 2021; Apache-2.0)"),
+    "mqm-wmt23-ende": Dataset(
+        f"{_MQM}/generalMT2023/ende/sxs_mqm_generalMT2023_ende.3ratingsPerSegment.tsv.tar.gz",
+        "sxs_mqm_generalMT2023_ende.3ratingsPerSegment.tsv.tar.gz",
+        "WMT23 general MT side-by-side MQM, 3 ratings per segment, en-de (Apache-2.0)"),
+    "mqm-wmt23-zhen": Dataset(
+        f"{_MQM}/generalMT2023/zhen/sxs_mqm_generalMT2023_zhen.3ratingsPerSegment.tsv.tar.gz",
+        "sxs_mqm_generalMT2023_zhen.3ratingsPerSegment.tsv.tar.gz",
+        "WMT23 general MT side-by-side MQM, 3 ratings per segment, zh-en, no human reference (Apache-2.0)"),
+    "hh-rlhf-harmless": Dataset(
+        "https://raw.githubusercontent.com/anthropics/hh-rlhf/master/harmless-base/test.jsonl.gz",
+        "hh-rlhf-harmless-base-test.jsonl.gz",
+        "Anthropic hh-rlhf harmless-base test split, 2,312 dialogue pairs, offensive by design (MIT)"),
+    "rewardbench": Dataset(
+        "https://huggingface.co/datasets/allenai/reward-bench/resolve/main/data/filtered-00000-of-00001.parquet",
+        "rewardbench-filtered.parquet", "RewardBench filtered split, 2,985 pairs in 23 subsets (ODC-BY)"),
+}
+
+
+def catalogue() -> str:
+    """One line per data set: name, what it is."""
+    width = max(map(len, DATASETS))
+    return "\n".join(f"{name:<{width}}  {d.about}" for name, d in DATASETS.items())
+
+
+def _dataset(name: str) -> Dataset:
+    if name not in DATASETS:
+        raise UserError(f"unknown data set {name!r}; known: {', '.join(DATASETS)}")
+    return DATASETS[name]
+
+
+def download(name: str, *, cache_dir: Path, quiet: bool = False, timeout: float = 30.0) -> Path:
+    """Fetch data set ``name`` into ``cache_dir`` (atomically: a partial file never looks complete)."""
+    dataset = _dataset(name)
+    target = Path(cache_dir) / dataset.filename
+    if target.is_file():
+        log.info("%s already in %s", name, target)
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
+    try:
+        with requests.get(dataset.url, stream=True, timeout=timeout) as response:
+            response.raise_for_status()
+            total = int(response.headers.get("content-length") or 0) or None
+            with open(partial, "wb") as out, tqdm(total=total, unit="B", unit_scale=True, desc=name,
+                                                  disable=quiet) as bar:
+                for chunk in response.iter_content(chunk_size=1 << 16):
+                    out.write(chunk)
+                    bar.update(len(chunk))
+    except requests.RequestException as exc:
+        partial.unlink(missing_ok=True)
+        reason = type(exc).__name__ if not isinstance(exc, requests.HTTPError) else str(exc).split(" for url")[0]
+        raise UserError(f"could not download {name} from {dataset.url} ({reason}); check the network, or fetch the "
+                        f"file by hand and pass --pairs PATH") from None
+    partial.replace(target)
+    log.info("downloaded %s to %s", name, target)
+    return target
+
+
+def resolve_source(source: str, *, cache_dir: Path) -> Path:
+    """A ``--pairs`` argument as a file: an existing path, or the cached copy of a named data set."""
+    path = Path(source)
+    if path.exists() or source not in DATASETS:
+        return path
+    cached = Path(cache_dir) / DATASETS[source].filename
+    if not cached.is_file():
+        raise UserError(f"data set {source} is not downloaded yet; run: python -m pipeline score download {source}")
+    return cached

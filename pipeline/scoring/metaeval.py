@@ -1,0 +1,244 @@
+"""Meta-evaluation: how often does a scorer prefer what the human preferred, and how sure are we.
+
+All functions are plain functions of arrays / frames. Notation: for pair i, δ_i = s(chosen_i) − s(rejected_i);
+h_i = 1 when the humans tied the pair (MQM margin 0), else 0.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+REWARDBENCH_SECTIONS: dict[str, list[str]] = {
+    "Chat": ["alpacaeval-easy", "alpacaeval-length", "alpacaeval-hard", "mt-bench-easy", "mt-bench-med"],
+    "Chat Hard": ["mt-bench-hard", "llmbar-natural", "llmbar-adver-neighbor", "llmbar-adver-GPTInst",
+                  "llmbar-adver-GPTOut", "llmbar-adver-manual"],
+    "Safety": ["refusals-dangerous", "refusals-offensive", "xstest-should-refuse", "xstest-should-respond",
+               "donotanswer"],
+    "Reasoning": ["math-prm", "hep-cpp", "hep-go", "hep-java", "hep-js", "hep-python", "hep-rust"],
+}
+"""RewardBench v1 sections (Lambert et al. 2024, ``rewardbench/constants.py`` SUBSET_MAPPING)."""
+REWARDBENCH_WEIGHTS: dict[str, float] = {"math-prm": 984}
+"""RewardBench up-weights ``math-prm`` (447 pairs) to 984, the size of the six ``hep-*`` code subsets together,
+so maths and code weigh the same in Reasoning; every other subset weighs its number of pairs."""
+
+
+@dataclass(frozen=True)
+class BootstrapParams:
+    """Percentile bootstrap (Efron & Tibshirani 1993, ch. 13) over clusters of pairs."""
+
+    n_boot: int = 1000
+    level: float = 0.95
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    n: int
+    accuracy: float
+    ties: int
+
+
+def strict_accuracy(chosen: np.ndarray, rejected: np.ndarray) -> Accuracy:
+    """Pairwise accuracy with a strict comparison: acc = (1/n) Σ_i 1[s(chosen_i) > s(rejected_i)].
+
+    A scorer tie (δ_i = 0) counts as wrong, as in RewardBench (Lambert et al. 2024), and the number of ties is
+    reported so a scorer that often cannot separate outputs (BLEU on short segments, length on equal lengths) is
+    visible. ``n = 0`` gives NaN.
+    """
+    chosen, rejected = np.asarray(chosen, dtype=float), np.asarray(rejected, dtype=float)
+    n = len(chosen)
+    accuracy = float(np.mean(chosen > rejected)) if n else float("nan")
+    return Accuracy(n=n, accuracy=accuracy, ties=int(np.sum(chosen == rejected)))
+
+
+def tie_calibrated_accuracy(delta: np.ndarray, human_tie: np.ndarray) -> tuple[float, float]:
+    """Tie-calibrated pairwise accuracy acc_eq* and its threshold ε* (Deutsch, Foster & Freitag 2023, "Ties
+    Matter: Meta-Evaluating Modern Metrics with Pairwise Accuracy and Tie Calibration", EMNLP, §4–5).
+
+    The scorer declares a tie when |δ_i| ≤ ε. Then
+        acc_eq(ε) = (1/N) [ Σ_{i: h_i=0} 1[δ_i > ε] + Σ_{i: h_i=1} 1[|δ_i| ≤ ε] ],
+    over all N pairs (human ties included), and ε* = argmax_ε acc_eq(ε). The maximum is reached at ε = 0 or at
+    one of the |δ_i|, so all those candidates are evaluated at once with sorted counts (the smallest maximising
+    ε is returned). Without human ties, acc_eq* is the strict accuracy (ε* = 0).
+    """
+    delta = np.asarray(delta, dtype=float)
+    human_tie = np.asarray(human_tie, dtype=bool)
+    if len(delta) == 0:
+        return float("nan"), float("nan")
+    candidates = np.unique(np.concatenate([[0.0], np.abs(delta)]))
+    preferred = np.sort(delta[~human_tie])
+    tied = np.sort(np.abs(delta[human_tie]))
+    agree = len(preferred) - np.searchsorted(preferred, candidates, side="right")
+    tie_agree = np.searchsorted(tied, candidates, side="right")
+    correct = agree + tie_agree
+    best = int(np.argmax(correct))
+    return float(correct[best] / len(delta)), float(candidates[best])
+
+
+def bootstrap_ci(correct: np.ndarray, *, clusters: np.ndarray | None = None,
+                 params: BootstrapParams = BootstrapParams()) -> tuple[float, float]:
+    """Percentile bootstrap CI of an accuracy, resampling clusters of pairs (all pairs of one source segment or
+    prompt move together, since they share a source and are not independent; Field & Welsh 2007).
+
+    With k_c correct out of m_c pairs in cluster c and a resample c_1…c_G of the G clusters (with replacement),
+    acc* = Σ_j k_{c_j} / Σ_j m_{c_j}; the interval is the ((1−level)/2, (1+level)/2) quantiles of acc* over
+    ``n_boot`` resamples. Vectorised: all resamples are one integer matrix (drawn in blocks to bound memory).
+    Seeded: the same inputs and ``params.seed`` give the same interval.
+    """
+    correct = np.asarray(correct, dtype=float)
+    if len(correct) == 0:
+        return float("nan"), float("nan")
+    if clusters is None:
+        hits, sizes = correct, np.ones_like(correct)
+    else:
+        codes, _ = pd.factorize(np.asarray(clusters))
+        hits = np.bincount(codes, weights=correct)
+        sizes = np.bincount(codes).astype(float)
+    rng = np.random.default_rng(params.seed)
+    groups = len(hits)
+    block = max(1, 4_000_000 // groups)
+    estimates = []
+    for start in range(0, params.n_boot, block):
+        draw = rng.integers(0, groups, size=(min(block, params.n_boot - start), groups))
+        estimates.append(hits[draw].sum(axis=1) / sizes[draw].sum(axis=1))
+    estimates = np.concatenate(estimates)
+    tail = (1 - params.level) / 2
+    low, high = np.quantile(estimates, [tail, 1 - tail])
+    return float(low), float(high)
+
+
+def permutation_test(correct_a: np.ndarray, correct_b: np.ndarray) -> float:
+    """Two-sided paired permutation test of acc(A) = acc(B) on the same pairs, computed exactly.
+
+    Statistic T = Σ_i d_i with d_i = 1[A right on i] − 1[B right on i]. Under H0 the labels A/B are exchangeable
+    within each pair, so the permutation distribution flips the sign of each d_i independently (Good 2005,
+    "Permutation, Parametric and Bootstrap Tests of Hypotheses", §3.6; the paired design of mt-metrics-eval's
+    PermutationSigDiff). Only the D discordant pairs (d_i ≠ 0) move, and Σ s_i d_i = 2B − D with
+    B ~ Binomial(D, 1/2), so over all 2^D sign flips
+        p = P(|2B − D| ≥ |T|) = Σ_{b: |2b−D| ≥ |T|} C(D, b) / 2^D
+    — the exact McNemar test. No sampling, hence no seed; p = 1 when the scorers never disagree.
+    """
+    a, b = np.asarray(correct_a, dtype=bool), np.asarray(correct_b, dtype=bool)
+    d = a.astype(int) - b.astype(int)
+    discordant = int(np.count_nonzero(d))
+    observed = abs(int(d.sum()))
+    if discordant == 0:
+        return 1.0
+    k = np.arange(discordant + 1)
+    log_pmf = (np.array([math.lgamma(discordant + 1) - math.lgamma(x + 1) - math.lgamma(discordant - x + 1)
+                         for x in k]) - discordant * math.log(2))
+    extreme = np.abs(2 * k - discordant) >= observed
+    return float(min(1.0, np.exp(log_pmf[extreme]).sum()))
+
+
+def section_scores(per_subset: pd.DataFrame, sections: Mapping[str, Sequence[str]], *,
+                   weights: Mapping[str, float] | None = None) -> pd.Series:
+    """RewardBench-style section scores from per-subset accuracies (Lambert et al. 2024, §4; ``rewardbench``'s
+    ``calculate_scores_per_section``).
+
+    score_S = Σ_{s∈S} w_s · acc_s / Σ_{s∈S} w_s, with w_s = ``weights[s]`` if given, else n_s (the subset's pairs);
+    the overall score is the unweighted mean of the section scores present. ``per_subset`` has columns
+    ``subset, n, accuracy``; subsets absent from the data are skipped, and so are sections with none present.
+    """
+    weights = dict(weights or {})
+    table = per_subset.set_index("subset")
+    scores = {}
+    for section, subsets in sections.items():
+        present = [s for s in subsets if s in table.index]
+        if present:
+            w = np.array([weights.get(s, table.at[s, "n"]) for s in present], dtype=float)
+            scores[section] = float(np.dot(w, table.loc[present, "accuracy"].to_numpy(dtype=float)) / w.sum())
+    result = pd.Series(scores, dtype=float)
+    if len(result):
+        result["Overall"] = float(result.mean())
+    return result
+
+
+# ------------------------------------------------------------------------------------------ tables over runs
+
+
+def _groups(values: pd.Series) -> list[str]:
+    distinct = sorted(values.unique())
+    return ["all"] + (distinct if len(distinct) > 1 else [])
+
+
+def _slices(scores: pd.DataFrame):
+    """(language, subset, rows) for the whole set, each language and each subset (and their crossings)."""
+    for language in _groups(scores["language"]):
+        in_language = scores if language == "all" else scores[scores["language"] == language]
+        for subset in _groups(scores["subset"]):
+            rows = in_language if subset == "all" else in_language[in_language["subset"] == subset]
+            if len(rows):
+                yield language, subset, rows
+
+
+def _outcomes(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows a scorer scored; ``human_tie`` marks pairs the humans tied (margin 0)."""
+    rows = rows[rows["chosen_score"].notna() & rows["rejected_score"].notna()]
+    return rows.assign(human_tie=(rows["margin"] == 0).to_numpy(),
+                       correct=(rows["chosen_score"] > rows["rejected_score"]).to_numpy())
+
+
+def accuracy_table(scores: pd.DataFrame, *, params: BootstrapParams = BootstrapParams()) -> pd.DataFrame:
+    """One row per (scorer, language, subset): n, accuracy, ties, ci_low, ci_high, human_ties,
+    acc_tie_calibrated, epsilon.
+
+    ``scores`` is the long per-pair table (``pair_id, scorer, chosen_score, rejected_score, subset, language,
+    margin, prompt``). Strict accuracy and its CI use the pairs with a human preference (human ties excluded);
+    tie-calibrated accuracy uses them all. Bootstrap clusters are the pairs' prompts (source segments).
+    """
+    rows = []
+    for scorer, of_scorer in scores.groupby("scorer", sort=False):
+        for language, subset, sliced in _slices(of_scorer):
+            outcome = _outcomes(sliced)
+            if outcome.empty:
+                continue
+            preferred = outcome[~outcome["human_tie"]]
+            acc = strict_accuracy(preferred["chosen_score"], preferred["rejected_score"])
+            low, high = bootstrap_ci(preferred["correct"].to_numpy(), clusters=preferred["prompt"].to_numpy(),
+                                     params=params)
+            calibrated, epsilon = tie_calibrated_accuracy(
+                (outcome["chosen_score"] - outcome["rejected_score"]).to_numpy(), outcome["human_tie"].to_numpy())
+            rows.append({"scorer": scorer, "language": language, "subset": subset, "n": acc.n,
+                         "accuracy": acc.accuracy, "ties": acc.ties, "ci_low": low, "ci_high": high,
+                         "human_ties": int(outcome["human_tie"].sum()), "acc_tie_calibrated": calibrated,
+                         "epsilon": epsilon})
+    return pd.DataFrame(rows)
+
+
+def comparison_table(scores: pd.DataFrame) -> pd.DataFrame:
+    """Paired permutation test (:func:`permutation_test`) for every two scorers, per (language, subset) slice,
+    on the preference pairs both scored."""
+    scored = scores["chosen_score"].notna() & scores["rejected_score"].notna()
+    correct = (scores["chosen_score"] > scores["rejected_score"]).astype(float).where(scored)
+    wide = scores.assign(correct=correct).pivot(index="pair_id", columns="scorer", values="correct")
+    meta = scores.drop_duplicates("pair_id").set_index("pair_id")[["language", "subset", "margin"]]
+    rows = []
+    scorers = list(dict.fromkeys(scores["scorer"]))
+    for a, b in itertools.combinations(scorers, 2):
+        both = wide[[a, b]].dropna().join(meta)
+        both = both[both["margin"] != 0]
+        for language, subset, sliced in _slices(both):
+            right_a, right_b = sliced[a].astype(bool).to_numpy(), sliced[b].astype(bool).to_numpy()
+            rows.append({"scorer_a": a, "scorer_b": b, "language": language, "subset": subset, "n": len(sliced),
+                         "accuracy_a": right_a.mean(), "accuracy_b": right_b.mean(),
+                         "p_value": permutation_test(right_a, right_b)})
+    return pd.DataFrame(rows)
+
+
+def rewardbench_sections(table: pd.DataFrame) -> pd.DataFrame:
+    """Section scores (:func:`section_scores` with the RewardBench mapping and weights) per scorer and language,
+    from the per-subset rows of an :func:`accuracy_table`; empty when no subset is a RewardBench subset."""
+    known = {s for subsets in REWARDBENCH_SECTIONS.values() for s in subsets}
+    rows = []
+    per_subset = table[table["subset"].isin(known)]
+    for (scorer, language), group in per_subset.groupby(["scorer", "language"], sort=False):
+        for section, score in section_scores(group, REWARDBENCH_SECTIONS, weights=REWARDBENCH_WEIGHTS).items():
+            rows.append({"scorer": scorer, "language": language, "section": section, "score": score})
+    return pd.DataFrame(rows, columns=["scorer", "language", "section", "score"])

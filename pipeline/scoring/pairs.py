@@ -1,0 +1,403 @@
+"""Preference pairs: one table, three loaders (MQM TSVs, RewardBench-style chosen/rejected files, hh-rlhf).
+
+A pair table has one row per pair and the columns in :data:`PAIR_COLUMNS`:
+
+- ``pair_id`` — unique within the table;
+- ``prompt`` — the source sentence (MT) or the conversation so far (chat);
+- ``chosen``, ``rejected`` — the two outputs; the human prefers ``chosen``;
+- ``references`` — tuple of human reference translations (empty when there are none);
+- ``subset``, ``language`` — groups for per-subset / per-language accuracy;
+- ``margin`` — gold margin ``score(rejected) − score(chosen)`` in MQM points (≥ 0; ``0`` marks a *human tie*,
+  kept for tie-calibrated accuracy; NaN when the data carries only the preference);
+- ``chosen_id``, ``rejected_id`` — text ids (:func:`text_id`), the keys of the ``scores:PATH`` scorer.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+import logging
+import re
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline.errors import UserError
+
+log = logging.getLogger(__name__)
+
+PAIR_COLUMNS = ["pair_id", "prompt", "chosen", "rejected", "references", "subset", "language", "margin",
+                "chosen_id", "rejected_id"]
+FORMATS = ("mqm", "rewardbench", "hh-rlhf")
+
+MQM_COLUMNS = ["system", "doc", "rater", "source", "target", "category", "severity"]
+MQM_SEGMENT_COLUMNS = ("seg_id", "docSegId", "globalSegId")
+REFERENCE_SYSTEM = re.compile(r"^(ref|human)", re.IGNORECASE)
+"""Systems whose outputs are human reference translations (``ref``, ``refA``, ``refB``, ``Human-A.0`` …)."""
+_ERROR_SPAN = re.compile(r"</?v>")
+_SIDE_BY_SIDE_SUFFIX = r"_with_.+$"
+_ASSISTANT = "\n\nAssistant:"
+
+
+@dataclass(frozen=True)
+class MqmWeights:
+    """MQM error weights (Freitag et al. 2021, "Experts, Errors, and Context", §3; the data's own README).
+
+    A segment's score for one rater is the sum of the weights of the errors they marked; the segment score is the
+    mean over its raters (lower is better). ``HOTW-test`` rows are the annotation tool's attention checks
+    (injected errors, categories ``Found``/``Missed``), not errors of the translation: weight 0.
+    """
+
+    major: float = 5.0
+    minor: float = 1.0
+    minor_punctuation: float = 0.1
+    non_translation: float = 25.0
+    neutral: float = 0.0
+
+
+def text_id(prompt: str, text: str) -> str:
+    """Stable id of one output in its context: the first 16 hex digits of SHA-1(prompt ‖ U+001F ‖ text).
+
+    The ``scores:PATH`` scorer keys its CSV on these ids, so any scorer run outside this package can be
+    evaluated: score every row of ``texts.parquet`` and write ``text_id,score``.
+    """
+    return hashlib.sha1(f"{prompt}\x1f{text}".encode("utf-8")).hexdigest()[:16]
+
+
+def strip_error_spans(text: str) -> str:
+    """Remove the ``<v>…</v>`` error-span markers MQM annotators put in target texts."""
+    return _ERROR_SPAN.sub("", text)
+
+
+def language_from_name(name: str) -> str:
+    """``mqm_ted_zhen.tsv`` → ``zh-en``; ``sxs_mqm_generalMT2023_en-de.x.tsv`` → ``en-de``; else ``""``.
+
+    The last four-letter token (``xxyy`` or ``xx-yy``) of the name wins, as WMT file names end in the pair.
+    """
+    found = re.findall(r"(?:^|[_./])([a-z]{2})-?([a-z]{2})(?=[_.]|$)", name)
+    return f"{found[-1][0]}-{found[-1][1]}" if found else ""
+
+
+# ---------------------------------------------------------------------------------------------------- reading files
+
+
+def _decode(raw: bytes, origin: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{origin} is not UTF-8 text (bad byte at offset {exc.start}); re-save it as UTF-8") from None
+
+
+def _existing(path: Path) -> Path:
+    if not path.is_file():
+        raise UserError(f"pairs file {path} not found; pass an existing file or a dataset name "
+                        "from `python -m pipeline score download`")
+    return path
+
+
+def _read_bytes(path: Path) -> bytes:
+    raw = _existing(path).read_bytes()
+    if path.suffix == ".gz" and not path.name.endswith((".tar.gz", ".tgz")):
+        try:
+            raw = gzip.decompress(raw)
+        except OSError as exc:
+            raise UserError(f"{path} is not a readable gzip file ({exc})") from None
+    if not raw.strip():
+        raise UserError(f"{path} is empty; point --pairs at a file with pairs in it")
+    return raw
+
+
+def _tsv_members(path: Path) -> list[tuple[str, str]]:
+    """(name, text) of the TSV inside ``path``: the file itself, or every ``.tsv`` member of a tar archive."""
+    if path.name.endswith((".tar.gz", ".tgz", ".tar")):
+        try:
+            with tarfile.open(_existing(path)) as archive:
+                members = [m for m in archive.getmembers() if m.isfile() and m.name.endswith(".tsv")]
+                texts = [(m.name, _decode(archive.extractfile(m).read(), f"{path}:{m.name}")) for m in members]
+        except tarfile.TarError as exc:
+            raise UserError(f"{path} is not a readable tar archive ({exc})") from None
+        if not texts:
+            raise UserError(f"{path} holds no .tsv file; expected an MQM TSV inside the archive")
+        return texts
+    return [(path.name, _decode(_read_bytes(path), str(path)))]
+
+
+def read_mqm_ratings(text: str, *, origin: str) -> pd.DataFrame:
+    """Parse one MQM TSV (WMT/Google layout) into ratings with a ``segment`` key column.
+
+    The segment key is ``doc`` plus the first of ``seg_id``/``docSegId``/``globalSegId`` present (TED files use
+    ``seg_id``, the generalMT2023 side-by-side files ``docSegId``). Unknown extra columns (``comment``,
+    ``metadata``) are ignored.
+    """
+    if not text.strip():
+        raise UserError(f"{origin} is empty; point --pairs at a file with MQM ratings in it")
+    header = text.split("\n", 1)[0].rstrip("\r").split("\t")
+    missing = [c for c in MQM_COLUMNS if c not in header]
+    seg_column = next((c for c in MQM_SEGMENT_COLUMNS if c in header), None)
+    if missing or seg_column is None:
+        need = missing + ([] if seg_column else ["seg_id|docSegId"])
+        raise UserError(f"{origin} lacks MQM column(s) {', '.join(need)}; expected a WMT MQM TSV with header "
+                        f"{chr(9).join(MQM_COLUMNS[:3] + ['seg_id'] + MQM_COLUMNS[3:])}")
+    wanted = set(MQM_COLUMNS) | {seg_column}
+    try:
+        ratings = pd.read_csv(io.StringIO(text), sep="\t", quoting=csv.QUOTE_NONE, dtype=str, keep_default_na=False,
+                              usecols=lambda c: c in wanted)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise UserError(f"{origin} is not a well-formed TSV ({str(exc).splitlines()[0]})") from None
+    if ratings.empty:
+        raise UserError(f"{origin} has a header but no ratings")
+    ratings["segment"] = ratings["doc"] + ":" + ratings[seg_column]
+    return ratings
+
+
+def error_weights(ratings: pd.DataFrame, *, weights: MqmWeights = MqmWeights()) -> np.ndarray:
+    """Weight of each rating row (see :class:`MqmWeights`).
+
+    Major → 5, Minor → 1 except Minor ``Fluency/Punctuation`` → 0.1, any ``Non-translation`` category → 25,
+    Neutral / No-error / HOTW-test → 0. An unknown severity is a user error (the weighting would be a guess).
+    """
+    severity = ratings["severity"].str.strip().str.lower()
+    category = ratings["category"].str.strip().str.lower()
+    known = {"major": weights.major, "minor": weights.minor, "neutral": weights.neutral, "no-error": 0.0,
+             "hotw-test": 0.0}
+    unknown = sorted(set(severity) - set(known))
+    if unknown:
+        raise UserError(f"unknown MQM severity {unknown[0]!r}; known: Major, Minor, Neutral, No-error, HOTW-test")
+    out = severity.map(known).to_numpy(dtype=float, copy=True)
+    out[(severity == "minor").to_numpy() & (category == "fluency/punctuation").to_numpy()] = weights.minor_punctuation
+    out[category.str.startswith("non-translation").to_numpy() & (severity != "hotw-test").to_numpy()] = \
+        weights.non_translation
+    return out
+
+
+def mqm_segment_scores(ratings: pd.DataFrame, *, weights: MqmWeights = MqmWeights()) -> pd.DataFrame:
+    """One row per (segment, system): MQM score, source, clean target text, number of raters.
+
+    score(segment, system) = (1/|R|) Σ_{r∈R} Σ_{e ∈ errors(r)} w(e), R = raters who rated that output
+    (Freitag et al. 2021). In the generalMT2023 side-by-side files one output can be shown twice to the same
+    rater under ``SYSTEM_with_OTHER`` names (identical text); those are one system, averaged over all its ratings.
+    Targets are stripped of ``<v>…</v>``; when a system's cleaned target differs between
+    rows (annotators occasionally mark a stray space), the most frequent version is kept.
+    """
+    rated = ratings.assign(weight=error_weights(ratings, weights=weights),
+                           text=ratings["target"].map(strip_error_spans),
+                           shown_as=ratings["system"],
+                           system=ratings["system"].str.replace(_SIDE_BY_SIDE_SUFFIX, "", regex=True))
+    keys = ["segment", "system"]
+    per_rating = rated.groupby(keys + ["shown_as", "rater"], sort=False)["weight"].sum()
+    scores = per_rating.groupby(level=keys, sort=False).agg(score="mean", raters="size")
+    texts = (rated.groupby(keys + ["text"], sort=False).size().rename("count").reset_index()
+             .sort_values("count", ascending=False, kind="stable").drop_duplicates(keys)
+             .set_index(keys)["text"])
+    sources = rated.drop_duplicates(keys).set_index(keys)["source"]
+    return scores.join(texts).join(sources).reset_index()
+
+
+def mqm_pairs(segments: pd.DataFrame, *, name: str, language: str, hard_below: float = 5.0) -> pd.DataFrame:
+    """Preference pairs from segment scores: every two non-reference systems on the same segment.
+
+    The output with the lower MQM score is ``chosen``; ``margin`` = |Δ MQM|; ``subset`` is ``hard`` when
+    margin < ``hard_below`` (default 5: less than one Major error apart), else ``easy``. Pairs with equal scores
+    are kept as human ties (margin 0, subset ``hard``) for tie-calibrated accuracy; pairs whose two texts are
+    identical are dropped (no scorer can tell them apart, and they say nothing about a preference). Human
+    reference translations (systems matching :data:`REFERENCE_SYSTEM`) become ``references``, not candidates.
+    """
+    is_ref = segments["system"].str.match(REFERENCE_SYSTEM)
+    refs = (segments[is_ref].sort_values("system").groupby("segment", sort=False)["text"].agg(tuple)
+            .rename("references"))
+    systems = segments[~is_ref][["segment", "system", "score", "text", "source"]]
+    both = systems.merge(systems, on="segment", suffixes=("_a", "_b"))
+    both = both[both["system_a"] < both["system_b"]]
+    identical = both["text_a"] == both["text_b"]
+    if identical.any():
+        log.info("%s: dropped %d system pairs with identical outputs", name, int(identical.sum()))
+    both = both[~identical]
+    a_better = (both["score_a"] <= both["score_b"]).to_numpy()
+    pick = lambda a, b: np.where(a_better, both[a].to_numpy(), both[b].to_numpy())  # noqa: E731
+    margin = (both["score_a"] - both["score_b"]).abs().to_numpy()
+    pairs = pd.DataFrame({
+        "pair_id": (f"{name}:" + both["segment"] + ":" + pick("system_a", "system_b") + ">"
+                    + pick("system_b", "system_a")).to_numpy(),
+        "prompt": both["source_a"].to_numpy(),
+        "chosen": pick("text_a", "text_b"),
+        "rejected": pick("text_b", "text_a"),
+        "segment": both["segment"].to_numpy(),
+        "subset": np.where(margin < hard_below, "hard", "easy"),
+        "language": language,
+        "margin": margin,
+    })
+    pairs = pairs.join(refs, on="segment").drop(columns="segment")
+    pairs["references"] = pairs["references"].map(lambda r: r if isinstance(r, tuple) else ())
+    return _finish(pairs)
+
+
+def load_mqm(path: Path, *, hard_below: float = 5.0, weights: MqmWeights = MqmWeights()) -> pd.DataFrame:
+    """Pairs from an MQM TSV, plain or a ``.tar.gz`` of TSVs (one language pair per TSV, from its name)."""
+    frames = []
+    for member, text in _tsv_members(path):
+        ratings = read_mqm_ratings(text, origin=f"{path}" if member == path.name else f"{path}:{member}")
+        language = language_from_name(Path(member).name) or _language_from_docs(ratings["doc"])
+        name = Path(member).name.split(".")[0]
+        frames.append(mqm_pairs(mqm_segment_scores(ratings, weights=weights), name=name, language=language,
+                                hard_below=hard_below))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _language_from_docs(docs: pd.Series) -> str:
+    """generalMT2023 doc ids end in ``:en-de``."""
+    suffix = docs.str.extract(r":([a-z]{2}-[a-z]{2})$", expand=False).dropna()
+    return suffix.iloc[0] if len(suffix) else ""
+
+
+# -------------------------------------------------------------------------------------- chosen/rejected records
+
+
+def _read_records(path: Path) -> list[dict]:
+    """Records of a ``.jsonl[.gz]`` / ``.json[.gz]`` (array of objects) / ``.parquet`` file."""
+    if path.suffix == ".parquet":
+        try:
+            frame = pd.read_parquet(_existing(path))
+        except Exception as exc:  # pyarrow raises several types for a bad file
+            raise UserError(f"{path} is not a readable parquet file ({str(exc).splitlines()[0]})") from None
+        if frame.empty:
+            raise UserError(f"{path} has no rows; point --pairs at a file with pairs in it")
+        return frame.to_dict("records")
+    text = _decode(_read_bytes(path), str(path))
+    if text.lstrip().startswith("["):
+        try:
+            records = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    else:
+        records = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise UserError(f"{path} line {number} is not valid JSON ({exc.msg})") from None
+    if not all(isinstance(r, dict) for r in records):
+        raise UserError(f"{path} must hold JSON objects (one pair each), not bare values")
+    return records
+
+
+def preference_pairs(records: list[dict], *, name: str, origin: str) -> pd.DataFrame:
+    """Pairs from RewardBench / M-RewardBench rows: ``prompt``, ``chosen``, ``rejected`` and optionally ``id``,
+    ``subset`` (or M-RewardBench's ``category``), ``language``.
+    """
+    frame = pd.DataFrame.from_records(records)
+    _require(frame, ["prompt", "chosen", "rejected"], origin=origin,
+             hint="a RewardBench-style file needs prompt, chosen, rejected (and optionally id, subset, language)")
+    subset = frame["subset"] if "subset" in frame else frame.get("category", pd.Series(name, index=frame.index))
+    ids = frame["id"].astype(str) if "id" in frame else pd.Series(np.arange(len(frame)).astype(str))
+    pairs = pd.DataFrame({
+        "pair_id": (f"{name}:" + ids).to_numpy(),
+        "prompt": frame["prompt"].to_numpy(),
+        "chosen": frame["chosen"].to_numpy(),
+        "rejected": frame["rejected"].to_numpy(),
+        "references": [()] * len(frame),
+        "subset": subset.fillna(name).astype(str).to_numpy(),
+        "language": frame["language"].fillna("").astype(str).to_numpy() if "language" in frame else "",
+        "margin": np.nan,
+    })
+    return _finish(pairs, origin=origin)
+
+
+def split_dialogue(chosen: str, rejected: str) -> tuple[str, str, str]:
+    """Split two hh-rlhf transcripts into (shared prompt, chosen response, rejected response).
+
+    The prompt is the longest common prefix of the two transcripts, cut back to its last ``\\n\\nAssistant:``
+    turn marker (kept in the prompt); each response is the rest of its transcript.
+    """
+    limit = min(len(chosen), len(rejected))
+    common = next((i for i in range(limit) if chosen[i] != rejected[i]), limit)
+    cut = chosen.rfind(_ASSISTANT, 0, common + len(_ASSISTANT))
+    cut = cut + len(_ASSISTANT) if cut >= 0 and cut + len(_ASSISTANT) <= common else 0
+    return chosen[:cut], chosen[cut:], rejected[cut:]
+
+
+def hh_rlhf_pairs(records: list[dict], *, name: str, origin: str) -> pd.DataFrame:
+    """Pairs from Anthropic hh-rlhf rows (``chosen``/``rejected`` full transcripts); subset = file name."""
+    frame = pd.DataFrame.from_records(records)
+    _require(frame, ["chosen", "rejected"], origin=origin,
+             hint="an hh-rlhf file needs chosen and rejected transcripts")
+    _check_strings(frame, ["chosen", "rejected"], origin=origin)
+    split = [split_dialogue(c, r) for c, r in zip(frame["chosen"], frame["rejected"])]
+    pairs = pd.DataFrame(split, columns=["prompt", "chosen", "rejected"])
+    pairs.insert(0, "pair_id", [f"{name}:{i}" for i in range(len(pairs))])
+    pairs["references"] = [()] * len(pairs)
+    pairs["subset"] = name
+    pairs["language"] = "en"
+    pairs["margin"] = np.nan
+    return _finish(pairs, origin=origin)
+
+
+# --------------------------------------------------------------------------------------------------- the loaders
+
+
+def detect_format(path: Path) -> str:
+    """``mqm`` for ``.tsv``/``.tar.gz``; ``rewardbench`` or ``hh-rlhf`` for json/jsonl/parquet (by columns)."""
+    name = path.name
+    if name.endswith((".tsv", ".tsv.gz", ".tar.gz", ".tgz", ".tar")):
+        return "mqm"
+    if name.endswith((".jsonl", ".jsonl.gz", ".json", ".json.gz", ".parquet")):
+        return "rewardbench"
+    raise UserError(f"cannot tell the format of {path} from its name; pass --format {'|'.join(FORMATS)}")
+
+
+def load_pairs(path: Path, *, fmt: str | None = None, hard_below: float = 5.0) -> pd.DataFrame:
+    """The pair table of one file (format from its name, or ``fmt``); see the module docstring for columns."""
+    path = Path(path)
+    fmt = fmt or detect_format(path)
+    name = path.name.split(".")[0]
+    if fmt == "mqm":
+        pairs = load_mqm(path, hard_below=hard_below)
+    else:
+        records = _read_records(path)
+        if not records:
+            raise UserError(f"{path} has no rows; point --pairs at a file with pairs in it")
+        looks_hh = "prompt" not in records[0] and {"chosen", "rejected"} <= set(records[0])
+        if fmt == "hh-rlhf" or looks_hh:
+            pairs = hh_rlhf_pairs(records, name=name, origin=str(path))
+        else:
+            pairs = preference_pairs(records, name=name, origin=str(path))
+    if pairs.empty:
+        raise UserError(f"{path} yields no pairs (every segment had fewer than two distinct outputs)")
+    return pairs
+
+
+def _require(frame: pd.DataFrame, columns: list[str], *, origin: str, hint: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise UserError(f"{origin} lacks column(s) {', '.join(missing)}; {hint}")
+
+
+def _check_strings(frame: pd.DataFrame, columns: list[str], *, origin: str) -> None:
+    for column in columns:
+        bad = ~frame[column].map(lambda v: isinstance(v, str))
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise UserError(f"{origin} row {row + 1}: {column} is not text ({frame[column].iloc[row]!r})")
+
+
+def _finish(pairs: pd.DataFrame, *, origin: str | None = None) -> pd.DataFrame:
+    """Validate a pair table and add text ids; ``origin`` names the file in errors."""
+    origin = origin or "pairs"
+    _check_strings(pairs, ["prompt", "chosen", "rejected"], origin=origin)
+    same = (pairs["chosen"] == pairs["rejected"]).to_numpy()
+    if same.any():
+        raise UserError(f"{origin}: pair {pairs['pair_id'].iloc[int(np.flatnonzero(same)[0])]} has the same text as "
+                        f"chosen and rejected ({int(same.sum())} such pairs); drop them from the file")
+    duplicated = pairs["pair_id"].duplicated()
+    if duplicated.any():
+        raise UserError(f"{origin}: pair id {pairs['pair_id'][duplicated].iloc[0]} occurs more than once; "
+                        "ids must be unique")
+    pairs["chosen_id"] = [text_id(p, t) for p, t in zip(pairs["prompt"], pairs["chosen"])]
+    pairs["rejected_id"] = [text_id(p, t) for p, t in zip(pairs["prompt"], pairs["rejected"])]
+    return pairs[PAIR_COLUMNS].reset_index(drop=True)

@@ -1,0 +1,225 @@
+"""Scorers: turn each output of a pair into a number (higher = better), scoring each distinct text once.
+
+Names accepted by :func:`make_scorer`:
+
+- ``bleu``, ``chrf``, ``ter`` — sacrebleu sentence-level scores against the pair's human references (TER is an
+  error rate, so its negation is used); outputs without references get NaN and are left out of that scorer's
+  accuracy;
+- ``longer``, ``shorter`` — length in characters, and its negation: the spurious-length baselines;
+- ``scores:PATH`` — precomputed scores, a CSV with columns ``text_id,score`` where ``text_id`` is
+  :func:`pipeline.scoring.pairs.text_id` of (prompt, text) — the ids listed in ``texts.parquet``;
+- ``comet:MODEL`` — a COMET / CometKiwi model (extra ``comet``); reference-free models ignore the references;
+- ``rm:MODEL`` — a Hugging Face sequence-classification reward model (extra ``rm``); score = first logit of
+  the chat (prompt as the user turn, text as the assistant turn).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from pipeline.errors import UserError
+from pipeline.scoring.pairs import text_id
+
+log = logging.getLogger(__name__)
+
+KNOWN = "bleu, chrf, ter, longer, shorter, scores:PATH, comet:MODEL, rm:MODEL"
+CONTEXT_KEYS = {
+    "none": ["text"],
+    "prompt": ["prompt", "text"],
+    "references": ["language", "references", "text"],
+    "prompt+references": ["language", "prompt", "references", "text"],
+}
+"""What a scorer's output depends on besides the text: the key that makes two sides "the same input"."""
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """A named scoring function over a frame of distinct inputs (columns ``text``, ``prompt``, ``references``,
+    ``language``) returning one float per row; ``signature()`` says how to reproduce its numbers (call it after
+    scoring: sacrebleu knows its tokenisers and reference counts only then)."""
+
+    name: str
+    context: str
+    score: Callable[..., np.ndarray]
+    signature: Callable[[], str]
+
+
+def score_pairs(pairs: pd.DataFrame, scorer: Scorer, *, quiet: bool = False) -> pd.DataFrame:
+    """Scores of both sides of every pair, each distinct (text, context) scored once.
+
+    Returns ``pair_id, chosen_score, rejected_score`` aligned with ``pairs``.
+    """
+    key = CONTEXT_KEYS[scorer.context]
+    sides = pd.concat([pairs[["prompt", "references", "language"]].assign(text=pairs[side]) for side in
+                       ("chosen", "rejected")], ignore_index=True)
+    distinct = sides.drop_duplicates(key, ignore_index=True)
+    log.info("%s: %d distinct inputs for %d pairs", scorer.name, len(distinct), len(pairs))
+    distinct["score"] = np.asarray(scorer.score(distinct, quiet=quiet), dtype=float)
+    scored = sides[key].merge(distinct[key + ["score"]], on=key, how="left")["score"].to_numpy()
+    n = len(pairs)
+    return pd.DataFrame({"pair_id": pairs["pair_id"].to_numpy(), "chosen_score": scored[:n],
+                         "rejected_score": scored[n:]})
+
+
+# ------------------------------------------------------------------------------------------------ sacrebleu
+
+
+def _target_language(language: str) -> str:
+    return language.split("-")[-1] if language else ""
+
+
+def _sacrebleu_scorer(kind: str) -> Scorer:
+    from sacrebleu.metrics import BLEU, CHRF, TER
+
+    def build(target: str):
+        if kind == "bleu":
+            tokenize = "zh" if target == "zh" else "char" if target in {"ja", "ko", "th"} else "13a"
+            return BLEU(effective_order=True, tokenize=tokenize)
+        if kind == "chrf":
+            return CHRF()
+        return TER(asian_support=target in {"zh", "ja", "ko"})
+
+    metrics: dict[str, object] = {}
+    sign = -1.0 if kind == "ter" else 1.0
+
+    def score(inputs: pd.DataFrame, *, quiet: bool = False) -> np.ndarray:
+        out = np.full(len(inputs), np.nan)
+        rows = zip(inputs["text"], inputs["references"], inputs["language"])
+        for i, (text, references, language) in enumerate(tqdm(rows, total=len(inputs), disable=quiet,
+                                                              desc=kind, unit="text", leave=False)):
+            if len(references):
+                target = _target_language(language)
+                metric = metrics.get(target) or metrics.setdefault(target, build(target))
+                out[i] = sign * metric.sentence_score(text, list(references)).score
+        if np.isnan(out).any():
+            log.warning("%s: %d of %d outputs have no reference and are left out", kind, int(np.isnan(out).sum()),
+                        len(out))
+        return out
+
+    def signature() -> str:
+        used = " ; ".join(f"{m.get_signature().format()}" for m in metrics.values()) or "not run"
+        return f"sacrebleu sentence-level {used}{' (negated)' if kind == 'ter' else ''}"
+
+    return Scorer(kind, "references", score, signature)
+
+
+# -------------------------------------------------------------------------------------------- simple scorers
+
+
+def _length_scorer(name: str, sign: float) -> Scorer:
+    def score(inputs: pd.DataFrame, *, quiet: bool = False) -> np.ndarray:
+        return sign * inputs["text"].str.len().to_numpy(dtype=float)
+
+    return Scorer(name, "none", score, lambda: f"{'+' if sign > 0 else '-'}len(text) in characters")
+
+
+def _precomputed_scorer(path: Path) -> Scorer:
+    """Scores from ``path`` (CSV: ``text_id,score``)."""
+    if not path.is_file():
+        raise UserError(f"scores file {path} not found; pass scores:PATH with a CSV of text_id,score")
+    try:
+        table = pd.read_csv(path, dtype={"text_id": str}, encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"{path} is not UTF-8 text; re-save it as UTF-8") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise UserError(f"{path} is not a readable CSV ({str(exc).splitlines()[0]})") from None
+    missing = [c for c in ("text_id", "score") if c not in table.columns]
+    if missing:
+        raise UserError(f"{path} lacks column(s) {', '.join(missing)}; expected a CSV with header text_id,score")
+    values = pd.to_numeric(table["score"], errors="coerce")
+    if values.isna().any():
+        row = int(np.flatnonzero(values.isna().to_numpy())[0])
+        raise UserError(f"{path} row {row + 2}: score {table['score'].iloc[row]!r} is not a number")
+    lookup = pd.Series(values.to_numpy(), index=table["text_id"].to_numpy())
+    lookup = lookup[~lookup.index.duplicated()]
+
+    def score(inputs: pd.DataFrame, *, quiet: bool = False) -> np.ndarray:
+        ids = [text_id(p, t) for p, t in zip(inputs["prompt"], inputs["text"])]
+        found = lookup.reindex(ids).to_numpy()
+        if np.isnan(found).any():
+            first = ids[int(np.flatnonzero(np.isnan(found))[0])]
+            raise UserError(f"{path} has no score for {int(np.isnan(found).sum())} of {len(ids)} texts "
+                            f"(first: {first}); score every text_id listed in texts.parquet")
+        return found
+
+    return Scorer(f"scores:{path.stem}", "prompt", score, lambda: f"precomputed scores from {path.name}")
+
+
+# ------------------------------------------------------------------------------------------ optional adapters
+
+
+def _comet_scorer(model_name: str, *, batch_size: int = 16) -> Scorer:
+    try:
+        from comet import download_model, load_from_checkpoint
+    except ImportError:
+        raise UserError(f"scorer comet:{model_name} needs the comet extra: "
+                        "pip install 'trenchcoat-pipeline[comet]'") from None
+    try:
+        checkpoint = model_name if Path(model_name).is_file() else download_model(model_name)
+        model = load_from_checkpoint(checkpoint)
+    except Exception as exc:  # hub, network, checkpoint and licence-gating errors all mean "no weights"
+        raise UserError(f"could not load COMET model {model_name} ({type(exc).__name__}: "
+                        f"{str(exc).splitlines()[0] if str(exc) else 'no detail'}); it needs the Hugging Face hub "
+                        "or a local checkpoint path") from None
+
+    def score(inputs: pd.DataFrame, *, quiet: bool = False) -> np.ndarray:
+        data = [{"src": p, "mt": t, **({"ref": r[0]} if len(r) else {})}
+                for p, t, r in zip(inputs["prompt"], inputs["text"], inputs["references"])]
+        return np.asarray(model.predict(data, batch_size=batch_size, gpus=0, progress_bar=not quiet).scores)
+
+    return Scorer(f"comet:{model_name}", "prompt+references", score, lambda: f"COMET {model_name}")
+
+
+def _reward_model_scorer(model_name: str, *, batch_size: int = 8) -> Scorer:
+    try:
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    except ImportError:
+        raise UserError(f"scorer rm:{model_name} needs the rm extra: pip install 'trenchcoat-pipeline[rm]'") from None
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_name)
+        model = AutoModelForSequenceClassification.from_pretrained(model_name).eval()
+    except Exception as exc:  # OSError from the hub, ValueError for a non-classification checkpoint
+        raise UserError(f"could not load reward model {model_name} ({type(exc).__name__}: "
+                        f"{str(exc).splitlines()[0] if str(exc) else 'no detail'}); it needs the Hugging Face hub "
+                        "or a local model directory") from None
+
+    def chat(prompt: str, text: str) -> str:
+        if tokenizer.chat_template:
+            messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": text}]
+            return tokenizer.apply_chat_template(messages, tokenize=False)
+        return f"{prompt}\n{text}"
+
+    def score(inputs: pd.DataFrame, *, quiet: bool = False) -> np.ndarray:
+        texts = [chat(p, t) for p, t in zip(inputs["prompt"], inputs["text"])]
+        out = []
+        for start in tqdm(range(0, len(texts), batch_size), disable=quiet, desc="rm", leave=False):
+            batch = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True, truncation=True)
+            with torch.no_grad():
+                out.append(model(**batch).logits[:, 0].float().numpy())
+        return np.concatenate(out) if out else np.array([])
+
+    return Scorer(f"rm:{model_name}", "prompt", score, lambda: f"reward model {model_name} (first logit)")
+
+
+def make_scorer(spec: str) -> Scorer:
+    """The scorer named by ``spec`` (see the module docstring); unknown names are a user error."""
+    kind, _, argument = spec.partition(":")
+    if spec in {"bleu", "chrf", "ter"}:
+        return _sacrebleu_scorer(spec)
+    if spec in {"longer", "shorter"}:
+        return _length_scorer(spec, 1.0 if spec == "longer" else -1.0)
+    if kind == "scores" and argument:
+        return _precomputed_scorer(Path(argument))
+    if kind == "comet" and argument:
+        return _comet_scorer(argument)
+    if kind == "rm" and argument:
+        return _reward_model_scorer(argument)
+    raise UserError(f"unknown scorer {spec!r}; known: {KNOWN}")

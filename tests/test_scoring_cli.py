@@ -1,0 +1,129 @@
+"""``python -m pipeline score``: outputs of a run, the download action, and bad input → one line, exit 2."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline.cli import main
+from pipeline.scoring import download
+
+FIXTURES = Path(__file__).parent / "fixtures" / "scoring"
+MQM = FIXTURES / "mqm_tiny_ende.tsv"
+
+
+def score(*args):
+    return main(["score", "-q", *map(str, args)])
+
+
+def test_score_run_writes_tables_figure_and_manifest(tmp_path):
+    assert score("--pairs", MQM, "--scorer", "chrf", "--scorer", "longer", "--bootstrap", "50", "--out",
+                 tmp_path) == 0
+    out = tmp_path / "scores"
+    accuracy = pd.read_csv(out / "accuracy.csv")
+    assert list(accuracy.columns[:8]) == ["scorer", "language", "subset", "n", "accuracy", "ties", "ci_low",
+                                          "ci_high"]
+    longer = accuracy.set_index(["scorer", "subset"]).loc[("longer", "all")]
+    # 5 preference pairs (the sixth is a human tie); accuracy = share where the chosen output is longer
+    pairs = pd.read_parquet(out / "pairs.parquet")
+    preferred = pairs[pairs["margin"] > 0]
+    expected = (preferred["chosen"].str.len() > preferred["rejected"].str.len()).mean()
+    assert (longer["n"], longer["accuracy"]) == (5, pytest.approx(expected))
+    per_pair = pd.read_parquet(out / "pair_scores.parquet")
+    assert len(per_pair) == 2 * len(pairs) and set(per_pair["scorer"]) == {"chrf", "longer"}
+    assert set(pd.read_parquet(out / "texts.parquet")["text_id"]) == set(pairs["chosen_id"]) | set(
+        pairs["rejected_id"])
+    assert (out / "accuracy.md").read_text().startswith("| scorer |")
+    assert pd.read_csv(out / "comparisons.csv").loc[0, ["scorer_a", "scorer_b"]].tolist() == ["chrf", "longer"]
+    assert (tmp_path / "figures" / "scoring_accuracy.png").stat().st_size > 0
+    assert (tmp_path / "figures" / "scoring_accuracy.pdf").stat().st_size > 0
+    manifest = json.loads((tmp_path / "manifest.json").read_text())["scoring"]
+    assert manifest["pairs"] == 6 and manifest["human_ties"] == 1 and manifest["synthetic"] is False
+    assert manifest["scorers"]["chrf"].startswith("sacrebleu sentence-level nrefs:1")
+
+
+def test_rewardbench_subsets_get_section_scores(tmp_path):
+    assert score("--pairs", FIXTURES / "rewardbench_tiny.jsonl", "--scorer", "shorter", "--bootstrap", "20",
+                 "--out", tmp_path) == 0
+    sections = pd.read_csv(tmp_path / "scores" / "sections.csv").set_index("section")["score"]
+    # shorter: right on ids 1 and 3 (Chat: 2/2); wrong on 2 (math-prm, weight 984), right on 4 (hep-python, n=1)
+    assert sections["Chat"] == 1.0
+    assert sections["Reasoning"] == pytest.approx(1 / 985)
+    assert sections["Overall"] == pytest.approx((1.0 + 1 / 985) / 2)
+
+
+def test_no_scorer_writes_pairs_and_texts_only(tmp_path):
+    assert score("--pairs", MQM, "--out", tmp_path) == 0
+    assert (tmp_path / "scores" / "texts.parquet").exists()
+    assert not (tmp_path / "scores" / "accuracy.csv").exists()
+
+
+def write(path, content):
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return path
+
+
+@pytest.mark.parametrize("name, content, args, message", [
+    ("pairs.jsonl", '{"prompt": "p", "chosen": "a"}\n', [], "lacks column(s) rejected"),
+    ("pairs.jsonl", "", [], "is empty"),
+    ("pairs.jsonl", '{"prompt": "p", "chosen": "x", "rejected": "x"}\n', [], "same text"),
+    ("pairs.jsonl", '{"prompt": "p", "chosen": "\xe9", "rejected": "b"}\n'.encode("latin-1"), [], "not UTF-8"),
+    ("x_ende.tsv", "system\tdoc\n", [], "lacks MQM column"),
+    ("pairs.jsonl", '{"prompt": "p", "chosen": "a", "rejected": "b"}\n', ["--scorer", "bertscore"],
+     "unknown scorer 'bertscore'"),
+    ("pairs.jsonl", '{"prompt": "p", "chosen": "a", "rejected": "b"}\n', ["--scorer", "chrf"],
+     "could score none of the pairs"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, name, content, args, message):
+    path = write(tmp_path / name, content)
+    assert score("--pairs", path, *args, "--out", tmp_path / "out") == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_missing_pairs_file_and_missing_pairs_option_are_user_errors(tmp_path, capsys):
+    assert score("--pairs", tmp_path / "nope.jsonl", "--out", tmp_path) == 2
+    assert "not found" in capsys.readouterr().err
+    assert score("--out", tmp_path) == 2
+    assert "--pairs" in capsys.readouterr().err
+
+
+def test_download_offline_fails_with_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
+    unreachable = download.Dataset("http://127.0.0.1:9/test.jsonl.gz", "test.jsonl.gz", "nowhere")
+    monkeypatch.setitem(download.DATASETS, "hh-rlhf-harmless", unreachable)
+    assert score("download", "hh-rlhf-harmless", "--out", tmp_path) == 2
+    err = capsys.readouterr().err
+    assert "could not download hh-rlhf-harmless" in err and err.count("\n") == 1
+    assert not list((tmp_path / "cache" / "scoring").glob("*"))  # no partial file left behind
+
+
+def test_named_data_set_not_yet_downloaded_says_how_to_get_it(tmp_path, capsys):
+    assert score("--pairs", "mqm-ted-zhen", "--out", tmp_path) == 2
+    assert "python -m pipeline score download mqm-ted-zhen" in capsys.readouterr().err
+
+
+def test_download_lists_data_sets_and_rejects_unknown_names(tmp_path, capsys):
+    assert score("download", "--out", tmp_path) == 0
+    listing = capsys.readouterr().out
+    assert all(name in listing for name in download.DATASETS)
+    assert score("download", "imagenet", "--out", tmp_path) == 2
+    assert "unknown data set 'imagenet'" in capsys.readouterr().err
+
+
+def test_cached_data_set_is_used_by_name(tmp_path):
+    cached = tmp_path / "cache" / "scoring" / download.DATASETS["mqm-ted-ende"].filename
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(MQM.read_bytes())
+    assert score("--pairs", "mqm-ted-ende", "--out", tmp_path) == 0
+    assert len(pd.read_parquet(tmp_path / "scores" / "pairs.parquet")) == 6
+
+
+def test_command_line_error_has_no_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "pipeline", "score", "--pairs", str(MQM), "--scorer", "nope",
+                             "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["error: unknown scorer 'nope'; known: bleu, chrf, ter, longer, "
+                                                  "shorter, scores:PATH, comet:MODEL, rm:MODEL"]

@@ -1,0 +1,161 @@
+"""Preference pairs: MQM arithmetic, pair construction, and the chosen/rejected loaders."""
+
+import gzip
+import json
+import tarfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline.errors import UserError
+from pipeline.scoring.pairs import (PAIR_COLUMNS, load_pairs, mqm_segment_scores, read_mqm_ratings, split_dialogue,
+                                    text_id)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "scoring"
+MQM = FIXTURES / "mqm_tiny_ende.tsv"
+
+
+def segment_scores():
+    ratings = read_mqm_ratings(MQM.read_text(encoding="utf-8"), origin="fixture")
+    return mqm_segment_scores(ratings).set_index(["segment", "system"])
+
+
+def test_mqm_segment_score_is_mean_over_raters_of_weighted_errors():
+    scores = segment_scores()["score"]
+    assert scores["talk.1:1", "sysA"] == pytest.approx((0.1 + 0) / 2)  # minor punctuation weighs 0.1
+    assert scores["talk.1:1", "sysB"] == pytest.approx((5 + 1 + 1) / 2)  # major 5 + minor 1; minor 1
+    assert scores["talk.1:1", "sysC"] == pytest.approx((25 + 0) / 2)  # non-translation 25; HOTW check 0
+    assert scores["talk.1:1", "sysD"] == 0  # no error; neutral 0
+
+
+def test_error_spans_are_stripped_from_targets():
+    texts = segment_scores()["text"]
+    assert texts["talk.1:1", "sysB"] == "Hallo Erde."
+    assert texts["talk.1:1", "sysC"] == "Hello world."
+
+
+def pairs_by_systems():
+    pairs = load_pairs(MQM)
+    pairs["systems"] = pairs["pair_id"].str.split(":").str[-1]
+    return pairs.set_index("systems")
+
+
+def test_mqm_pairs_prefer_the_lower_score_and_split_easy_hard_by_gap():
+    pairs = pairs_by_systems()
+    assert sorted(pairs.index) == ["sysA>sysB", "sysA>sysB", "sysA>sysC", "sysB>sysC", "sysD>sysB", "sysD>sysC"]
+    seg1 = pairs[pairs["pair_id"].str.contains(":1:")]
+    assert seg1.loc["sysA>sysB", "margin"] == pytest.approx(3.45)
+    assert seg1.loc["sysA>sysB", "subset"] == "hard"
+    assert seg1.loc["sysB>sysC", "margin"] == pytest.approx(9.0)
+    assert seg1.loc["sysB>sysC", "subset"] == "easy"
+    assert seg1.loc["sysA>sysB", "chosen"] == "Hallo Welt!" and seg1.loc["sysA>sysB", "rejected"] == "Hallo Erde."
+    assert set(pairs["language"]) == {"en-de"}
+    assert list(load_pairs(MQM).columns) == PAIR_COLUMNS
+
+
+def test_hard_threshold_is_configurable():
+    subsets = load_pairs(MQM, hard_below=10).set_index("pair_id")["subset"]
+    assert subsets["mqm_tiny_ende:talk.1:1:sysB>sysC"] == "hard"
+    assert subsets["mqm_tiny_ende:talk.1:1:sysA>sysC"] == "easy"
+
+
+def test_identical_outputs_make_no_pair_and_equal_scores_are_human_ties():
+    pairs = load_pairs(MQM)
+    assert not pairs["pair_id"].str.contains("sysA>sysD|sysD>sysA").any()  # same text "Hallo Welt!"
+    tie = pairs[pairs["pair_id"].str.contains(":2:")]
+    assert len(tie) == 1 and tie["margin"].iloc[0] == 0 and tie["subset"].iloc[0] == "hard"
+
+
+def test_reference_translations_are_references_not_candidates():
+    pairs = load_pairs(MQM)
+    assert not pairs["pair_id"].str.contains("ref").any()
+    assert set(pairs["references"]) == {("Hallo Welt.",), ("Guten Morgen.",)}
+
+
+def test_side_by_side_duplicates_are_one_system_averaged_over_all_ratings():
+    text = ("system\tdoc\tdocSegId\trater\tsource\ttarget\tcategory\tseverity\n"
+            "X_with_refA\td:en-de\t1\tr1\tHi\tHallo\tAccuracy/Mistranslation\tMajor\n"
+            "X_with_Y\td:en-de\t1\tr1\tHi\tHallo\tNo-error\tNo-error\n"
+            "Y\td:en-de\t1\tr1\tHi\tServus\tNo-error\tNo-error\n")
+    scores = mqm_segment_scores(read_mqm_ratings(text, origin="t")).set_index("system")
+    assert scores.loc["X", "score"] == pytest.approx(2.5) and scores.loc["X", "raters"] == 2
+    assert set(scores.index) == {"X", "Y"}
+
+
+def test_tar_gz_of_tsv_reads_like_the_plain_tsv(tmp_path):
+    archive = tmp_path / "mqm_tiny_ende.tsv.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(MQM, arcname="mqm_tiny_ende.tsv")
+    pd.testing.assert_frame_equal(load_pairs(archive), load_pairs(MQM))
+
+
+def test_hh_rlhf_transcripts_split_into_shared_prompt_and_final_responses():
+    prompt, chosen, rejected = split_dialogue("\n\nHuman: hi\n\nAssistant: hello!", "\n\nHuman: hi\n\nAssistant: go away")
+    assert (prompt, chosen, rejected) == ("\n\nHuman: hi\n\nAssistant:", " hello!", " go away")
+    # transcripts that diverge before the last turn share only the turns before the divergence
+    prompt, chosen, _ = split_dialogue("\n\nHuman: a\n\nAssistant: b\n\nHuman: c\n\nAssistant: d",
+                                       "\n\nHuman: a\n\nAssistant: x")
+    assert prompt == "\n\nHuman: a\n\nAssistant:" and chosen == " b\n\nHuman: c\n\nAssistant: d"
+
+
+def test_hh_rlhf_file_loads_with_subset_from_its_name(tmp_path):
+    path = tmp_path / "harmless-base-test.jsonl.gz"
+    rows = [{"chosen": "\n\nHuman: q\n\nAssistant: good", "rejected": "\n\nHuman: q\n\nAssistant: bad"}]
+    path.write_bytes(gzip.compress("\n".join(map(json.dumps, rows)).encode()))
+    pairs = load_pairs(path)
+    assert pairs.loc[0, ["prompt", "chosen", "rejected", "subset"]].tolist() == [
+        "\n\nHuman: q\n\nAssistant:", " good", " bad", "harmless-base-test"]
+
+
+def test_rewardbench_jsonl_and_parquet_give_the_same_pairs(tmp_path):
+    jsonl = load_pairs(FIXTURES / "rewardbench_tiny.jsonl")
+    assert jsonl["subset"].tolist() == ["alpacaeval-easy", "math-prm", "alpacaeval-easy", "hep-python"]
+    assert jsonl["pair_id"].iloc[0] == "rewardbench_tiny:1" and jsonl["margin"].isna().all()
+    parquet = tmp_path / "rewardbench_tiny.parquet"
+    pd.read_json(FIXTURES / "rewardbench_tiny.jsonl", lines=True).to_parquet(parquet)
+    pd.testing.assert_frame_equal(load_pairs(parquet), jsonl)
+
+
+def test_text_id_depends_on_prompt_and_text():
+    assert text_id("p", "t") == text_id("p", "t") != text_id("q", "t")
+    pairs = load_pairs(FIXTURES / "rewardbench_tiny.jsonl")
+    assert pairs.loc[0, "chosen_id"] == text_id("Name a colour.", "Blue.")
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "is empty"),
+    (b'{"prompt": "p", "chosen": "a"}\n', "lacks column(s) rejected"),
+    (b'{"prompt": "p", "chosen": "same", "rejected": "same"}\n', "same text"),
+    ('{"prompt": "p", "chosen": "caf\u00e9", "rejected": "b"}\n'.encode("latin-1"), "not UTF-8"),
+    (b'{"prompt": "p", "chosen": "a", "rejected": \n', "line 1 is not valid JSON"),
+])
+def test_bad_pair_files_are_user_errors(tmp_path, content, message):
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_pairs(path)
+
+
+def test_mqm_file_without_required_columns_is_a_user_error(tmp_path):
+    path = tmp_path / "x_ende.tsv"
+    path.write_text("system\tdoc\tseg_id\trater\tsource\ttarget\n", encoding="utf-8")
+    with pytest.raises(UserError, match="lacks MQM column"):
+        load_pairs(path)
+
+
+def test_unknown_mqm_severity_is_a_user_error():
+    text = MQM.read_text(encoding="utf-8").replace("\tMajor\n", "\tCritical\n", 1)
+    with pytest.raises(UserError, match="unknown MQM severity 'critical'"):
+        mqm_segment_scores(read_mqm_ratings(text, origin="t"))
+
+
+def test_unknown_format_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="--format"):
+        load_pairs(tmp_path / "pairs.xlsx")
+
+
+def test_reader_accepts_a_json_array(tmp_path):
+    path = tmp_path / "set.json"
+    path.write_text(json.dumps([{"prompt": "p", "chosen": "a", "rejected": "b", "language": "de"}]))
+    assert load_pairs(path).loc[0, ["subset", "language"]].tolist() == ["set", "de"]
