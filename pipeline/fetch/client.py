@@ -1,0 +1,256 @@
+"""Talking to the Semantic Scholar Graph API: the ``semanticscholar`` client with our own requester.
+
+The client (``AsyncSemanticScholar``) keeps all HTTP in one requester object. We give it
+:class:`PoliteRequester`, which adds what the study needs and the stock ``ApiRequester`` lacks:
+
+- a throttle (default 1 request/s, :class:`Throttle`);
+- the ``x-api-key`` header from ``S2_API_KEY`` (via the client's ``auth_header``), never logged: the stock
+  requester logs headers and a cURL line at DEBUG, ours logs only method and path;
+- retries with exponential backoff and full jitter on 429 (honouring ``Retry-After``), 5xx, timeouts,
+  dropped connections and malformed or truncated JSON bodies (the stock requester returns ``{}`` for
+  502/503 and a ``tenacity`` loop of 5–60 s waits on 429), then a one-line :class:`FetchError`;
+- fail fast when the very first request cannot connect (:class:`ApiUnreachable`);
+- counts of requests per endpoint, retries and throttle wait for the manifest (:class:`RequestStats`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import re
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlencode, urlsplit
+
+import httpx
+from semanticscholar.ApiRequester import ApiRequester
+from semanticscholar.AsyncSemanticScholar import AsyncSemanticScholar
+
+from pipeline.config import FetchSettings
+from pipeline.errors import UserError
+
+log = logging.getLogger(__name__)
+
+SYNTHETIC_HEADER = "X-Synthetic-Literature"
+_PAPER_ID_SEGMENT = re.compile(r"/paper/(?!batch$|search\b)[^/]+")
+
+
+class FetchError(UserError):
+    """A request that still failed after the retry budget; everything fetched before it is in the store."""
+
+
+class ApiUnreachable(UserError):
+    """The API base URL does not answer at all (connection refused, DNS failure)."""
+
+
+def endpoint_of(url: str) -> str:
+    """The endpoint a URL calls, without ids: ``…/graph/v1/paper/abc/references`` → ``paper/references``."""
+    path = urlsplit(url).path
+    path = path.split("/graph/v1/", 1)[-1].strip("/")
+    return _PAPER_ID_SEGMENT.sub("/paper", "/" + path).strip("/")
+
+
+@dataclass
+class RequestStats:
+    """What a run asked of the API: every HTTP attempt per endpoint, retries, seconds spent throttled."""
+
+    requests: Counter = field(default_factory=Counter)
+    retries: int = 0
+    throttle_wait_seconds: float = 0.0
+    synthetic: str | None = None
+    """Value of the ``X-Synthetic-Literature`` header when the server sent one."""
+
+    def as_manifest(self) -> dict:
+        return {"requests": {"total": sum(self.requests.values()), **dict(sorted(self.requests.items()))},
+                "retries": self.retries, "throttle_wait_seconds": round(self.throttle_wait_seconds, 3)}
+
+
+class Throttle:
+    """At most one request per ``1/rate`` seconds, measured with ``time.monotonic``.
+
+    Consecutive request starts are at least ``1/rate`` apart, so any window of N seconds holds at most
+    ``rate·N + 1`` requests. Retries and backoff sleeps pass through the same throttle.
+    """
+
+    def __init__(self, rate: float, stats: RequestStats) -> None:
+        self.interval = 1.0 / rate
+        self._stats = stats
+        self._next = float("-inf")
+
+    async def wait(self) -> None:
+        start = time.monotonic()
+        while (now := time.monotonic()) < self._next:
+            await asyncio.sleep(self._next - now)
+        self._stats.throttle_wait_seconds += now - start
+        self._next = now + self.interval
+
+
+class PoliteRequester(ApiRequester):
+    """The client's requester, replaced: throttled, retried, quiet about headers, counted.
+
+    ``get_data_async`` keeps the stock signature (absolute URL, query-string parameters, headers, JSON payload
+    for POST) so the client's own methods work unchanged; it returns the decoded JSON body of a 200 response.
+    Non-retryable statuses (400, 403, 404) raise :class:`FetchError` with the server's error message.
+    """
+
+    def __init__(self, settings: FetchSettings, stats: RequestStats, *, seed: int | None = None) -> None:
+        super().__init__(timeout=settings.timeout, retry=False)
+        self.settings = settings
+        self.stats = stats
+        self.throttle = Throttle(settings.rate, stats)
+        self._random = random.Random(seed)
+        self._http: httpx.AsyncClient | None = None
+        self._reached = False
+        self.on_synthetic: Callable[[str], None] | None = None
+        """Called once, before the response is used, when the server first says its literature is synthetic."""
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    async def get_data_async(self, url: str, parameters: str, headers: dict, payload: dict | None = None):
+        method = "POST" if payload is not None else "GET"
+        endpoint = endpoint_of(url)
+        what = f"{method} {urlsplit(url).path}"
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=self.settings.timeout)
+        for attempt in range(self.settings.max_retries + 1):
+            await self.throttle.wait()
+            self.stats.requests[endpoint] += 1
+            log.debug("%s %s", what, parameters.lstrip("&"))
+            body, failure, floor = await self._attempt(method, url, parameters.lstrip("&"), headers, payload, what)
+            if failure is None:
+                return body
+            if attempt == self.settings.max_retries:
+                raise FetchError(f"{what} failed {attempt + 1} times (last: {failure}); everything fetched so far "
+                                 f"is in the store: rerun later to resume, or raise fetch.max_retries")
+            delay = max(floor, self._backoff(attempt))
+            log.info("%s: %s; retry %d/%d in %.2fs", what, failure, attempt + 1, self.settings.max_retries, delay)
+            self.stats.retries += 1
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def _attempt(self, method, url, parameters, headers, payload, what):
+        """One HTTP exchange: ``(body, None, 0)`` on success, else ``(None, failure, seconds to wait at least)``."""
+        try:
+            response = await self._http.request(method, url, params=parameters, headers=headers, json=payload)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            if not self._reached:
+                base = url.split("/graph/v1", 1)[0]
+                raise ApiUnreachable(f"the Semantic Scholar API at {base} is unreachable ({type(exc).__name__}): "
+                                     f"check --api-url and your network, or run offline with "
+                                     f"`python -m pipeline demo`") from None
+            return None, f"connection failed ({type(exc).__name__})", 0.0
+        except httpx.TimeoutException:
+            return None, f"no response within {self.settings.timeout}s", 0.0
+        except httpx.TransportError as exc:
+            return None, f"connection dropped ({type(exc).__name__})", 0.0
+        self._reached = True
+        if SYNTHETIC_HEADER in response.headers and self.stats.synthetic is None:
+            self.stats.synthetic = response.headers[SYNTHETIC_HEADER]
+            if self.on_synthetic is not None:
+                self.on_synthetic(self.stats.synthetic)
+        status = response.status_code
+        if status == 200:
+            try:
+                return response.json(), None, 0.0
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                return None, "malformed JSON body", 0.0
+        if status == 429:
+            return None, "429 Too Many Requests", _retry_after(response)
+        if status >= 500:
+            return None, f"HTTP {status}", 0.0
+        raise FetchError(f"{what} was refused with HTTP {status}: {_error_message(response)}"
+                         + (" (check S2_API_KEY)" if status in (401, 403) else ""))
+
+    def _backoff(self, attempt: int) -> float:
+        """Full jitter: uniform(0, min(backoff_max, backoff · 2^attempt)) (AWS Architecture Blog, 2015)."""
+        cap = min(self.settings.backoff_max, self.settings.backoff * 2 ** attempt)
+        return self._random.uniform(0.0, cap)
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", 0)))
+    except ValueError:
+        return 0.0
+
+
+def _error_message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200].strip() or response.reason_phrase
+    if isinstance(body, dict):
+        return str(body.get("error") or body.get("message") or body)[:300]
+    return str(body)[:300]
+
+
+def make_client(api_url: str, settings: FetchSettings, *, api_key: str | None, stats: RequestStats,
+                seed: int | None = None) -> AsyncSemanticScholar:
+    """An ``AsyncSemanticScholar`` pointed at ``api_url`` whose requester is a :class:`PoliteRequester`."""
+    client = AsyncSemanticScholar(timeout=settings.timeout, api_key=api_key or None, api_url=api_url, retry=False)
+    client._requester = PoliteRequester(settings, stats, seed=seed)
+    return client
+
+
+def graph_url(client: AsyncSemanticScholar, path: str) -> str:
+    return f"{client.api_url}{client.BASE_PATH_GRAPH}/{path.lstrip('/')}"
+
+
+def query_string(**params) -> str:
+    """URL-encode parameters (the client's own search builds raw strings, which turns ``+`` into a space)."""
+    return urlencode({k: v for k, v in params.items() if v is not None}, quote_via=quote, safe=",")
+
+
+async def request(client: AsyncSemanticScholar, path: str, *, payload: dict | None = None, **params):
+    """One call through the client's requester: ``path`` under ``/graph/v1`` (or absolute when it starts with
+    ``http``), query ``params``, optional JSON ``payload`` (POST)."""
+    url = path if path.startswith("http") else graph_url(client, path)
+    return await client._requester.get_data_async(url, query_string(**params), client.auth_header, payload)
+
+
+# --- the endpoints the fetcher uses, with the exact parameters of the Graph API -----------------------------
+
+PAPER_FIELDS = ("title", "abstract", "year", "venue", "publicationDate", "externalIds", "fieldsOfStudy",
+                "referenceCount", "citationCount")
+"""The minimal metadata the ``papers`` table needs (``paperId`` always comes back)."""
+BATCH_SIZE = 500
+"""``POST /paper/batch`` takes at most 500 ids."""
+PAGE_SIZE = 1000
+"""``/paper/{id}/references|citations`` return at most 1,000 entries a page …"""
+LIST_CAP = 9999
+"""… and ``offset + limit`` must stay below 10,000: lists are cut at 9,999 entries."""
+EDGE_FIELDS = ("paperId", "isInfluential", "intents")
+PARTNER = {"references": "citedPaper", "citations": "citingPaper"}
+
+
+async def batch(client: AsyncSemanticScholar, ids: list[str]) -> list[dict | None]:
+    """``POST /paper/batch``: metadata for up to 500 ids of any kind, aligned with ``ids`` (``None``: unknown).
+
+    Called through the client's requester rather than ``client.get_papers``, which drops the nulls and so
+    loses which requested id each paper answers.
+    """
+    data = await request(client, "paper/batch", payload={"ids": list(ids)}, fields=",".join(PAPER_FIELDS))
+    if not isinstance(data, list) or len(data) != len(ids):
+        raise FetchError(f"POST /paper/batch answered {type(data).__name__} of {len(data)} items for {len(ids)} "
+                         f"ids: the API at {client.api_url} does not behave like Semantic Scholar")
+    return data
+
+
+async def list_page(client: AsyncSemanticScholar, kind: str, paper_id: str, *, offset: int) -> dict:
+    """One page of ``/paper/{id}/references`` or ``/citations`` starting at ``offset``, within the 9,999 cap."""
+    return await request(client, f"paper/{paper_id}/{kind}", fields=",".join(EDGE_FIELDS), offset=offset,
+                         limit=min(PAGE_SIZE, LIST_CAP - offset))
+
+
+async def bulk_search(client: AsyncSemanticScholar, query: str, *, year: str, fields_of_study: tuple[str, ...],
+                      fields: tuple[str, ...], token: str | None = None) -> dict:
+    """One page of ``GET /paper/search/bulk`` (up to 1,000 papers, ``total``, continuation ``token``)."""
+    return await request(client, "paper/search/bulk", query=query, year=year,
+                         fieldsOfStudy=",".join(fields_of_study) or None, fields=",".join(fields), token=token)

@@ -1,0 +1,83 @@
+"""From the store to the tables the next stages read, and the manifest's ``fetch`` section.
+
+Only what the current config asks for is exported (a store may hold more from earlier configs). Rows are
+sorted, so two runs over the same store write identical files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+
+from pipeline.config import StudyConfig
+from pipeline.context import Context
+from pipeline.fetch.client import RequestStats
+from pipeline.fetch.growth import growth_table
+from pipeline.fetch.seeds import seed_table
+from pipeline.fetch.store import PAPER_COLUMNS, Store
+from pipeline.manifest import update_manifest
+from pipeline.tables import SCHEMAS, write_table
+
+
+def study_edges(config: StudyConfig, store: Store, seeds: set[str]) -> list[tuple]:
+    """(citing_id, cited_id, is_influential, intents) of the seeds' lists, one row per pair.
+
+    A pair seen from both sides (a seed citing another seed) keeps its ``references`` entry.
+    """
+    edges: dict[tuple[str, str], tuple] = {}
+    for kind in config.edges:
+        end = 0 if kind == "references" else 1
+        for edge in store.edges(kind):
+            if edge[end] in seeds:
+                edges.setdefault(edge[:2], edge)
+    return [edges[pair] for pair in sorted(edges)]
+
+
+def study_paper_ids(seeds: set[str], edges: list[tuple]) -> set[str]:
+    """The seeds and every paper at the other end of their edges."""
+    return seeds | {e[0] for e in edges} | {e[1] for e in edges}
+
+
+def export(ctx: Context, store: Store, stats: RequestStats) -> dict:
+    """Write ``papers``, ``citations``, ``seeds``, ``field_growth`` and the manifest; return the manifest."""
+    config = ctx.config
+    seeds, unknown = seed_table(config, store)
+    seed_ids = {paper_id for _, paper_id, _ in seeds}
+    edges = study_edges(config, store, seed_ids)
+    wanted = study_paper_ids(seed_ids, edges)
+    papers = pd.DataFrame(store.papers(wanted), columns=list(PAPER_COLUMNS))
+    citations = pd.DataFrame(edges, columns=list(SCHEMAS["citations"]))
+    for name, frame in (("papers", papers), ("citations", citations),
+                        ("seeds", pd.DataFrame(seeds, columns=list(SCHEMAS["seeds"]))),
+                        ("field_growth", pd.DataFrame(growth_table(config, store),
+                                                      columns=list(SCHEMAS["field_growth"])))):
+        write_table(ctx.paths.tables, name, frame)
+
+    truncated, unresolved = [], 0
+    for kind in config.edges:
+        for paper_id, (cut, blank) in sorted(store.edge_lists(kind).items()):
+            if paper_id in seed_ids:
+                unresolved += blank
+                if cut:
+                    truncated.append({"paper_id": paper_id, "list": kind})
+    fetch = {
+        "source": ctx.api_url,
+        "date": dt.date.today().isoformat(),
+        "config_hash": config.hash,
+        "store": str(ctx.paths.store),
+        "seeds": {name: sum(1 for f, _, _ in seeds if f == name) for name in config.field_names},
+        "unknown_ids": unknown,
+        "truncated": truncated,
+        "papers": len(papers),
+        "citations": len(citations),
+        "missing_metadata": sorted(wanted & store.missing_papers()),
+        "unresolved_references": unresolved,
+        **stats.as_manifest(),
+    }
+    truth = store.meta("synthetic_truth")
+    sections = {"fetch": fetch, "synthetic": truth is not None}
+    if truth is not None:
+        sections["synthetic_truth"] = json.loads(truth)
+    return update_manifest(ctx.paths.manifest, **sections)

@@ -1,0 +1,214 @@
+"""The fetch store: an embedded SQLite database that every API response lands in as soon as it arrives.
+
+One transaction per response: the records a response carries and the progress marker saying that response
+is done (the next offset of a reference list, the continuation token of a search, the resolution of a seed
+id) commit together. A run killed at any instant therefore leaves the store at a response boundary, and a
+rerun continues from there; asking only for what is missing, a complete store costs zero requests.
+
+Every record keeps the date it was fetched and the API base URL it came from. The API key is never stored.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS papers (
+    paper_id TEXT PRIMARY KEY, title TEXT, abstract TEXT, year INTEGER, venue TEXT, publication_date TEXT,
+    external_ids TEXT, fields_of_study TEXT, reference_count INTEGER, citation_count INTEGER,
+    fetched_on TEXT NOT NULL, source TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS missing_papers (
+    paper_id TEXT PRIMARY KEY, fetched_on TEXT NOT NULL, source TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS resolved_ids (
+    seed_id TEXT PRIMARY KEY, paper_id TEXT, fetched_on TEXT NOT NULL, source TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS searches (
+    search_key TEXT PRIMARY KEY, pages INTEGER NOT NULL, token TEXT, done INTEGER NOT NULL, total INTEGER,
+    fetched_on TEXT NOT NULL, source TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS search_results (
+    search_key TEXT, paper_id TEXT, fetched_on TEXT NOT NULL, source TEXT NOT NULL,
+    PRIMARY KEY (search_key, paper_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS edge_lists (
+    kind TEXT, paper_id TEXT, next_offset INTEGER NOT NULL, done INTEGER NOT NULL, truncated INTEGER NOT NULL,
+    unresolved INTEGER NOT NULL, fetched_on TEXT NOT NULL, source TEXT NOT NULL,
+    PRIMARY KEY (kind, paper_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS edges (
+    kind TEXT, citing_id TEXT, cited_id TEXT, is_influential INTEGER, intents TEXT,
+    fetched_on TEXT NOT NULL, source TEXT NOT NULL, PRIMARY KEY (kind, citing_id, cited_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS search_totals (
+    search_key TEXT PRIMARY KEY, total INTEGER NOT NULL, fetched_on TEXT NOT NULL, source TEXT NOT NULL)
+    WITHOUT ROWID;
+"""
+
+PAPER_COLUMNS = ("paper_id", "title", "abstract", "year", "venue", "publication_date", "external_ids",
+                 "fields_of_study", "reference_count", "citation_count")
+
+
+def paper_row(record: dict) -> tuple:
+    """A paper as the API returns it (``paperId``, ``title``, ``externalIds`` …) → a ``papers`` row."""
+    external = record.get("externalIds")
+    return (record["paperId"], record.get("title"), record.get("abstract"), record.get("year"),
+            record.get("venue"), record.get("publicationDate"),
+            json.dumps(external) if external is not None else None,
+            "|".join(record.get("fieldsOfStudy") or []), record.get("referenceCount"), record.get("citationCount"))
+
+
+class Store:
+    """The SQLite store at ``path`` (WAL journal), stamping each record with ``fetched_on`` and ``source``."""
+
+    def __init__(self, path: Path, *, source: str, fetched_on: str) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.source = source
+        self.fetched_on = fetched_on
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    @property
+    def _stamp(self) -> tuple[str, str]:
+        return self.fetched_on, self.source
+
+    # --- meta -------------------------------------------------------------------------------------------
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def sources(self) -> list[str]:
+        """Distinct API base URLs the records in the store came from."""
+        rows = self.db.execute("SELECT source FROM papers UNION SELECT source FROM edges "
+                               "UNION SELECT source FROM resolved_ids ORDER BY 1").fetchall()
+        return [r[0] for r in rows]
+
+    # --- papers -----------------------------------------------------------------------------------------
+    def _put_papers(self, db: sqlite3.Connection, records: Iterable[dict]) -> None:
+        db.executemany(f"INSERT OR REPLACE INTO papers VALUES ({', '.join('?' * 12)})",
+                       [(*paper_row(r), *self._stamp) for r in records])
+
+    def put_metadata(self, found: list[dict], missing: list[str]) -> None:
+        """One batch of metadata: the papers the API returned and the ids it returned null for."""
+        with self.transaction() as db:
+            self._put_papers(db, found)
+            db.executemany("INSERT OR REPLACE INTO missing_papers VALUES (?, ?, ?)",
+                           [(pid, *self._stamp) for pid in missing])
+
+    def known_papers(self) -> set[str]:
+        """Ids whose metadata request is done (found or reported missing)."""
+        rows = self.db.execute("SELECT paper_id FROM papers UNION SELECT paper_id FROM missing_papers")
+        return {r[0] for r in rows}
+
+    def papers(self, ids: Iterable[str]) -> list[tuple]:
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (paper_id TEXT PRIMARY KEY)")
+        with self.transaction() as db:
+            db.execute("DELETE FROM wanted")
+            db.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", [(i,) for i in ids])
+        return self.db.execute(f"SELECT {', '.join('p.' + c for c in PAPER_COLUMNS)} FROM papers p "
+                               "JOIN wanted USING (paper_id) ORDER BY p.paper_id").fetchall()
+
+    def missing_papers(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT paper_id FROM missing_papers")}
+
+    # --- seed ids ---------------------------------------------------------------------------------------
+    def resolved(self) -> dict[str, str | None]:
+        """Configured seed id → S2 paperId (``None``: S2 does not know the id)."""
+        return dict(self.db.execute("SELECT seed_id, paper_id FROM resolved_ids").fetchall())
+
+    def put_resolved(self, pairs: list[tuple[str, dict | None]]) -> None:
+        """One batch of seed ids with what the API returned for each (a paper, or ``None``)."""
+        with self.transaction() as db:
+            self._put_papers(db, [paper for _, paper in pairs if paper is not None])
+            db.executemany("INSERT OR REPLACE INTO resolved_ids VALUES (?, ?, ?, ?)",
+                           [(sid, paper["paperId"] if paper else None, *self._stamp) for sid, paper in pairs])
+
+    # --- bulk searches ----------------------------------------------------------------------------------
+    def search_state(self, key: str) -> tuple[int, str | None, bool]:
+        """``(pages fetched, continuation token, done)`` of a paginated bulk search."""
+        row = self.db.execute("SELECT pages, token, done FROM searches WHERE search_key = ?", (key,)).fetchone()
+        return (row[0], row[1], bool(row[2])) if row else (0, None, False)
+
+    def put_search_page(self, key: str, papers: list[dict], *, pages: int, token: str | None, total: int) -> None:
+        with self.transaction() as db:
+            self._put_papers(db, papers)
+            db.executemany("INSERT OR REPLACE INTO search_results VALUES (?, ?, ?, ?)",
+                           [(key, p["paperId"], *self._stamp) for p in papers])
+            db.execute("INSERT OR REPLACE INTO searches VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (key, pages, token, int(token is None), total, *self._stamp))
+
+    def search_results(self, key: str) -> list[str]:
+        rows = self.db.execute("SELECT paper_id FROM search_results WHERE search_key = ? ORDER BY paper_id", (key,))
+        return [r[0] for r in rows]
+
+    def search_total(self, key: str) -> int | None:
+        row = self.db.execute("SELECT total FROM search_totals WHERE search_key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def put_search_total(self, key: str, total: int) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO search_totals VALUES (?, ?, ?, ?)", (key, total, *self._stamp))
+
+    # --- reference / citation lists ---------------------------------------------------------------------
+    def edge_state(self, kind: str, paper_id: str) -> tuple[int, bool]:
+        """``(next offset, done)`` of the ``kind`` list (references or citations) of ``paper_id``."""
+        row = self.db.execute("SELECT next_offset, done FROM edge_lists WHERE kind = ? AND paper_id = ?",
+                              (kind, paper_id)).fetchone()
+        return (row[0], bool(row[1])) if row else (0, False)
+
+    def put_edge_page(self, kind: str, paper_id: str, edges: list[tuple[str, str, bool | None, str]], *,
+                      next_offset: int, done: bool, truncated: bool, unresolved: int) -> None:
+        """One page of a list, ``edges`` as (citing_id, cited_id, is_influential, intents), and the list's
+        progress: where the next page starts, whether the list is complete or cut at the service's cap, and how
+        many entries so far had no paperId."""
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO edges VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           [(kind, *edge, *self._stamp) for edge in edges])
+            previous = db.execute("SELECT unresolved FROM edge_lists WHERE kind = ? AND paper_id = ?",
+                                  (kind, paper_id)).fetchone()
+            db.execute("INSERT OR REPLACE INTO edge_lists VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (kind, paper_id, next_offset, int(done), int(truncated),
+                        unresolved + (previous[0] if previous else 0), *self._stamp))
+
+    def edge_lists(self, kind: str) -> dict[str, tuple[bool, int]]:
+        """paper_id → (truncated, unresolved entries) of the complete ``kind`` lists."""
+        rows = self.db.execute("SELECT paper_id, truncated, unresolved FROM edge_lists WHERE kind = ? AND done",
+                               (kind,))
+        return {pid: (bool(t), u) for pid, t, u in rows}
+
+    def edges(self, kind: str) -> list[tuple]:
+        """All ``kind`` edges as (citing_id, cited_id, is_influential, intents), ordered."""
+        return self.db.execute("SELECT citing_id, cited_id, is_influential, intents FROM edges WHERE kind = ? "
+                               "ORDER BY citing_id, cited_id", (kind,)).fetchall()
+
+    def dump(self) -> dict[str, list[tuple]]:
+        """Every table's rows, sorted: the store's content, for comparing two stores."""
+        names = [r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                               "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        return {name: sorted(self.db.execute(f"SELECT * FROM {name}").fetchall(), key=repr) for name in names}
