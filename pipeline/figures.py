@@ -52,17 +52,17 @@ CAPTIONS = {
 
 
 def field_growth(results: StudyResults) -> plt.Figure:
-    """Publications per year per field. A log y axis when the fields differ by more than 50× (else linear)."""
+    """Publications per year per field (linear axis, as the paper's Figure 1), from the first year with any."""
     fig, ax = plt.subplots(figsize=SIZES["field_growth"], layout="constrained")
     colours = field_colours(results.fields)
     growth = results.field_growth.dropna(subset=["year"]).sort_values("year")
+    if (growth.total > 0).any():
+        growth = growth[growth.year >= growth.year[growth.total > 0].min()]
     for name in results.study_fields:
         rows = growth[growth.field == name]
         ax.plot(rows.year, rows.total, marker="o", markersize=3.5, linewidth=1.8, color=colours[name],
                 label=field_label(name))
-    positive = growth.total[growth.total > 0]
-    if len(positive) and positive.max() / positive.min() > 50:
-        ax.set_yscale("log")
+    ax.set_ylim(bottom=0)
     ax.set_xlabel("publication year")
     ax.set_ylabel("publications per year (papers)")
     ax.xaxis.get_major_locator().set_params(integer=True)
@@ -71,16 +71,18 @@ def field_growth(results: StudyResults) -> plt.Figure:
     return fig
 
 
-def reference_share_by_year(results: StudyResults, *, min_references: float = 10) -> plt.Figure:
+def reference_share_by_year(results: StudyResults, *, min_references: float = 20) -> plt.Figure:
     """One panel per citing study field: the yearly share of its references going to each other study field.
 
     Years in which the citing field has fewer than ``min_references`` references in the table are left out
-    (their shares are noise).
+    (their shares are noise); they show as gaps.
     """
     yearly = results.cross_field[results.cross_field.year != "all"].copy()
     yearly["year"] = yearly.year.astype(int)
     totals = yearly.groupby(["year", "citing_field"]).citations.transform("sum")
     yearly = yearly[totals >= min_references]
+    years = pd.Index(range(yearly.year.min(), yearly.year.max() + 1), name="year") if len(yearly) else \
+        pd.Index([], name="year")
     colours = field_colours(results.fields)
     citing_fields = results.study_fields
     fig, axes = plt.subplots(1, len(citing_fields), figsize=SIZES["reference_share_by_year"], sharey=True,
@@ -89,7 +91,8 @@ def reference_share_by_year(results: StudyResults, *, min_references: float = 10
         for cited in results.study_fields:
             if cited == citing:
                 continue
-            rows = yearly[(yearly.citing_field == citing) & (yearly.cited_field == cited)].sort_values("year")
+            rows = (yearly[(yearly.citing_field == citing) & (yearly.cited_field == cited)].set_index("year")
+                    .reindex(years).reset_index())  # missing years are gaps, not interpolated lines
             ax.fill_between(rows.year, 100 * rows.ci_low, 100 * rows.ci_high, color=colours[cited], alpha=0.2,
                             linewidth=0)
             ax.plot(rows.year, 100 * rows.share, marker="o", markersize=3, linewidth=1.6, color=colours[cited],
@@ -109,32 +112,39 @@ def _ink(rgba) -> str:
     return "black" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.5 else "white"
 
 
+def _citing_fields(results: StudyResults) -> list[str]:
+    """Fields with references in the table, in field order (``other`` papers often have none fetched)."""
+    overall = results.overall
+    with_references = set(overall.citing_field[overall.groupby("citing_field").citations.transform("sum") > 0])
+    return [f for f in results.fields if f in with_references]
+
+
 def mixing_heatmap(results: StudyResults) -> plt.Figure:
     """Citing × cited shares over all years, each cell annotated with its share and citation count.
 
     The colour scale is a square-root (power 0.5) map of the share, so small cross-field shares stay visible next
-    to the large within-field ones.
+    to the large within-field ones. Citing fields without references in the table are left out.
     """
     overall = results.overall
-    fields = [f for f in results.fields if f in set(overall.citing_field) | set(overall.cited_field)]
+    citing = _citing_fields(results)
+    cited = [f for f in results.fields if f in set(overall.cited_field)]
     share = overall.pivot(index="citing_field", columns="cited_field", values="share").reindex(
-        index=fields, columns=fields)
+        index=citing, columns=cited)
     counts = overall.pivot(index="citing_field", columns="cited_field", values="citations").reindex(
-        index=fields, columns=fields)
+        index=citing, columns=cited)
     fig, ax = plt.subplots(figsize=SIZES["mixing_heatmap"], layout="constrained")
     cmap = plt.get_cmap("cividis")
     norm = PowerNorm(gamma=0.5, vmin=0, vmax=1)
     image = ax.imshow(share.to_numpy(dtype=float), cmap=cmap, norm=norm)
-    for i in range(len(fields)):
-        for j in range(len(fields)):
+    for i in range(len(citing)):
+        for j in range(len(cited)):
             value = share.iat[i, j]
             if pd.isna(value):
                 continue
             ax.text(j, i, f"{100 * value:.1f}%\n({counts.iat[i, j]:,.0f})", ha="center", va="center",
                     fontsize=9, color=_ink(cmap(norm(value))))
-    labels = [field_label(f) for f in fields]
-    ax.set_xticks(range(len(fields)), labels, rotation=20, ha="right")
-    ax.set_yticks(range(len(fields)), labels)
+    ax.set_xticks(range(len(cited)), [field_label(f) for f in cited], rotation=20, ha="right")
+    ax.set_yticks(range(len(citing)), [field_label(f) for f in citing])
     ax.set_xlabel("cited field")
     ax.set_ylabel("citing field")
     ax.grid(False)
@@ -153,11 +163,12 @@ def obs_exp(results: StudyResults) -> plt.Figure:
     """
     overall = results.overall
     colours = field_colours(results.fields)
-    citing_fields = [f for f in results.fields if f in set(overall.citing_field)]
+    citing_fields = _citing_fields(results)
+    overall = overall[overall.citing_field.isin(citing_fields)]
     cited_fields = [f for f in results.fields if f in set(overall.cited_field)]
     values = overall[["obs_exp", "obs_exp_low", "obs_exp_high"]].to_numpy(dtype=float)
     positive = values[np.isfinite(values) & (values > 0)]
-    span = max(1.0, float(np.ceil(np.abs(np.log10(positive)).max() + 0.1))) if len(positive) else 1.0
+    span = max(1.0, float(np.abs(np.log10(positive)).max()) + 0.2) if len(positive) else 1.0
     floor = 10 ** -span
     fig, axes = plt.subplots(1, len(citing_fields), figsize=SIZES["obs_exp"], sharex=True, sharey=True,
                              layout="constrained", squeeze=False)
@@ -271,9 +282,10 @@ def network(results: StudyResults, *, seeds_per_field: int = 12, bridges: int = 
                    marker=marker, edgecolors="black" if kind == "bridge" else "white", linewidths=1.0, zorder=3)
     for pid in _spread_out(nodes.citations.nlargest(labelled).index, position):
         x, y = position[pid]
-        ax.annotate(_short_title(nodes.title[pid]), (x, y), xytext=(0, 9), textcoords="offset points",
+        ax.annotate(_short_title(nodes.title[pid]), (x, y), xytext=(0, np.sqrt(size[pid]) / 2 + 2),
+                    textcoords="offset points",
                     ha="center", va="bottom", fontsize=7.5, zorder=4,
-                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.75})
+                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.6})
     handles = [Line2D([], [], marker="o", linestyle="", markersize=8, color=colours[f], label=field_label(f))
                for f in results.fields if f in set(nodes.field)]
     handles += [Line2D([], [], marker="o", linestyle="", markersize=8, color="white", markeredgecolor="black",

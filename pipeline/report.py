@@ -207,6 +207,10 @@ def _tables_section(results: StudyResults, *, top: int) -> list[str]:
     ]
 
 
+def _number(value, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
 def _manifest_section(manifest: dict) -> list[str]:
     fetch, analysis = manifest.get("fetch", {}), manifest.get("analysis", {})
     requests = fetch.get("requests", {})
@@ -228,8 +232,9 @@ def _manifest_section(manifest: dict) -> list[str]:
         ("papers / citations analysed", f"{analysis.get('papers', 0):,} / {analysis.get('citations', 0):,}"),
         ("papers per label", ", ".join(f"{field_label(k)}: {v:,}" for k, v in analysis.get("labelled", {}).items())),
         ("counting", analysis.get("counting", "")),
-        ("E-I index", ", ".join(f"{field_label(k)}: {v:.2f}" for k, v in analysis.get("ei_index", {}).items())),
-        ("assortativity (field labels)", f"{analysis['assortativity']:.3f}" if "assortativity" in analysis else ""),
+        ("E-I index", ", ".join(f"{field_label(k)}: {_number(v, '.2f')}"
+                                for k, v in analysis.get("ei_index", {}).items())),
+        ("assortativity (field labels)", _number(analysis.get("assortativity"), ".3f")),
         ("bootstrap", ", ".join(f"{k}: {v}" for k, v in analysis.get("bootstrap", {}).items())),
     ]
     warnings = analysis.get("warnings", [])

@@ -155,3 +155,29 @@ def build_run(root, *, synthetic: bool = True, seed: int = 0) -> RunPaths:
         sections["synthetic_truth"] = json.loads('{"mixing": {}, "params": {"seed": 0}}')
     update_manifest(paths.manifest, **sections)
     return paths
+
+
+def real_outputs_state() -> dict[str, tuple[bool, int]]:
+    """(exists, mtime) of every output a real (non-demo) run writes, to show a demo left them alone."""
+    from pipeline.paths import REPO_ROOT
+
+    real = RunPaths.default()
+    paths = [real.store, real.tables, real.manifest, real.report, REPO_ROOT / "data" / "demo"]
+    return {str(p): (p.exists(), p.stat().st_mtime_ns if p.exists() else 0) for p in paths}
+
+
+def shared_demo_run(tmp_path_factory):
+    """One `python -m pipeline demo --out DIR` per test session, shared by the test modules that read it.
+
+    Returns (paths, real outputs' state before, after). The run lives under the session's base temp dir.
+    """
+    from pipeline.cli import main
+
+    out = tmp_path_factory.getbasetemp() / "shared-demo"
+    state_file = out / "real-outputs.json"
+    if not state_file.exists():
+        before = real_outputs_state()
+        assert main(["demo", "--out", str(out), "-q"]) == 0
+        state_file.write_text(json.dumps({"before": before, "after": real_outputs_state()}))
+    state = json.loads(state_file.read_text())
+    return RunPaths.under(out), state["before"], state["after"]
