@@ -1,0 +1,163 @@
+"""The fetch stage survives SIGKILL, paces itself, fails clearly, and never leaks the API key."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from fetch_support import small_literature, table_bytes, write_config
+
+from pipeline.cli import main
+from pipeline.config import FetchSettings
+from pipeline.fetch.client import RequestStats, batch, make_client
+from pipeline.fetch.store import Store
+from pipeline.localapi.server import Faults, LocalS2Server
+from pipeline.paths import REPO_ROOT
+
+SECRET = "s2-test-key-5f1e9c0d7b"
+
+
+@pytest.fixture(scope="module")
+def literature():
+    return small_literature(seed=4, n_papers=300)
+
+
+@pytest.fixture(scope="module")
+def server(literature):
+    with LocalS2Server(literature) as server:
+        yield server
+
+
+def cli(*args, env=None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "pipeline", "fetch", *map(str, args)], cwd=REPO_ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **(env or {})})
+
+
+def store_content(out) -> dict:
+    with Store(out / "cache" / "s2.sqlite", source="", fetched_on="") as store:
+        return store.dump()
+
+
+def test_a_run_killed_mid_way_and_restarted_ends_with_the_same_store(literature, server, tmp_path):
+    config = write_config(tmp_path / "config", literature, years=(2022, 2025))
+    start = len(server.requests)
+    assert main(["fetch", "--config", str(config), "--api-url", server.url, "--out", str(tmp_path / "clean"),
+                 "-q"]) == 0
+    total = len(server.requests) - start
+    killed = tmp_path / "killed"
+    start = len(server.requests)
+    proc = cli("--config", config, "--api-url", server.url, "--out", killed, "-q")
+    while len(server.requests) - start < total // 2:                 # SIGKILL half way (mid-references)
+        assert proc.poll() is None, proc.stderr.read()
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    start = len(server.requests)
+    assert main(["fetch", "--config", str(config), "--api-url", server.url, "--out", str(killed), "-q"]) == 0
+    assert 0 < len(server.requests) - start < total                 # resumed, not restarted from scratch
+    assert store_content(killed) == store_content(tmp_path / "clean")
+    assert table_bytes(killed) == table_bytes(tmp_path / "clean")
+
+
+def test_requests_are_paced_at_the_configured_rate(literature, tmp_path):
+    rate = 10.0
+    config = write_config(tmp_path / "config", literature, rate=rate, years=(2024, 2025))
+    with LocalS2Server(literature) as server:
+        assert main(["fetch", "--config", str(config), "--api-url", server.url, "--out", str(tmp_path), "-q"]) == 0
+    times = sorted(r.time for r in server.requests)
+    assert len(times) > 20
+    # no window [t_i, t_j] holds more than rate·(t_j - t_i) + 1 requests. The throttle spaces request starts;
+    # arrival stamps add send latency and thread scheduling that vary by a few ms on a busy machine, hence the
+    # 25 ms tolerance (a quarter of a request at this rate; a missing throttle would overshoot by dozens).
+    worst = max(j - i - rate * (times[j] - times[i] + 0.025)
+                for i in range(len(times)) for j in range(i + 1, len(times)))
+    assert worst <= 0
+    waited = json.loads((tmp_path / "manifest.json").read_text())["fetch"]["throttle_wait_seconds"]
+    assert waited > 0
+
+
+def test_an_unreachable_api_fails_fast_with_one_line(tmp_path, capsys):
+    literature = small_literature(seed=4, n_papers=100)
+    config = write_config(tmp_path / "config", literature)
+    with socket.socket() as sock:                                    # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    started = time.monotonic()
+    assert main(["fetch", "--config", str(config), "--api-url", f"http://127.0.0.1:{port}", "--out",
+                 str(tmp_path / "out"), "-q"]) == 2
+    assert time.monotonic() - started < 5
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"http://127.0.0.1:{port} is unreachable" in err and "python -m pipeline demo" in err
+
+
+def test_a_request_failing_past_the_retry_budget_is_a_clear_error(literature, tmp_path, capsys):
+    config = write_config(tmp_path / "config", literature, max_retries=2)
+    with LocalS2Server(literature, faults=Faults(rate=1.0, kinds=("5xx",))) as server:
+        assert main(["fetch", "--config", str(config), "--api-url", server.url, "--out", str(tmp_path / "out"),
+                     "-q"]) == 2
+    assert len(server.requests) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "POST /graph/v1/paper/batch failed 3 times (last: HTTP 50" in err and "rerun" in err
+
+
+def test_the_api_key_is_sent_but_never_logged_or_stored(literature, server, tmp_path):
+    config = write_config(tmp_path / "config", literature, years=(2025, 2025))
+    proc = cli("--config", config, "--api-url", server.url, "--out", tmp_path / "out", "-v",
+               env={"S2_API_KEY": SECRET})
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    assert "DEBUG pipeline.fetch.client: GET" in stderr                # -v really logs the requests
+    assert SECRET not in stderr
+    files = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    assert any(p.name == "s2.sqlite" for p in files) and any(p.name == "manifest.json" for p in files)
+    for path in files:
+        assert SECRET.encode() not in path.read_bytes(), path
+    assert headers_sent(api_key=SECRET)["x-api-key"] == SECRET
+
+
+def headers_sent(*, api_key: str) -> dict:
+    """The headers one fetcher request carries, as an HTTP server sees them."""
+    seen = {}
+
+    class Recorder(BaseHTTPRequestHandler):
+        def do_POST(self):
+            seen.update({k.lower(): v for k, v in self.headers.items()})
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = b"[null]"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        client = make_client(f"http://127.0.0.1:{httpd.server_address[1]}", FetchSettings(rate=100.0),
+                             api_key=api_key, stats=RequestStats())
+
+        async def one_batch():
+            try:
+                return await batch(client, ["CorpusId:1"])
+            finally:
+                await client._requester.aclose()
+
+        assert asyncio.run(one_batch()) == [None]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    return seen
