@@ -1,0 +1,466 @@
+"""Cross-field citation statistics, vectorised over the edge table (no Python loop over edges or papers).
+
+Notation. The study has fields ``F_1 … F_n`` plus ``other`` (``K = n + 1`` labels); a paper with no study field
+is ``other``. A citation (edge) goes from a *citing* paper ``i`` with label set ``L_i`` (``k = |L_i|``) to a *cited*
+paper ``j`` with label set ``L_j`` (``m = |L_j|``). The mixing matrix ``M`` (K × K, rows = citing field):
+
+* **fractional** counting (default): every edge adds ``1/(k·m)`` to ``M[A, B]`` for each ``A ∈ L_i``,
+  ``B ∈ L_j`` — each edge has total weight 1, a paper with k labels counts 1/k to each;
+* **whole** counting: every edge adds 1 to each such pair (total weight ``k·m``).
+
+From ``M``: shares ``s_AB = M_AB / Σ_B' M_AB'``; the normalised matrix ``e = M / ΣM`` with row sums ``a`` and
+column sums ``b`` (Newman 2003); observed/expected ``e_AB / (a_A · b_B) = s_AB / b_B`` (1 = random mixing, with
+``expected_share = b_B``); the E-I index per field (Krackhardt & Stern 1988); attribute assortativity
+(Newman 2003). Confidence intervals: bootstrap over citing papers (Efron & Tibshirani 1993), stratified by citing
+year — see :func:`bootstrap_sums`.
+
+Internally, papers are integer codes and labels are bitmasks over the study fields (0 = ``other``); everything
+is a ``np.bincount`` or a small matrix product over those codes.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from tqdm.auto import tqdm
+
+from pipeline import OTHER
+
+log = logging.getLogger(__name__)
+
+COUNTING = ("fractional", "whole")
+ANY_OTHER_FIELD = "any_other_field"
+NO_YEAR = -1
+"""Stratum code of citing papers without a publication year."""
+
+
+@dataclass(frozen=True)
+class BootstrapParams:
+    """Percentile bootstrap over citing papers (Efron & Tibshirani 1993, ch. 13)."""
+
+    resamples: int = 1000
+    seed: int = 0
+    level: float = 0.95
+    """Coverage of the two-sided percentile interval: ``[(1-level)/2, (1+level)/2]`` quantiles."""
+    max_cells: int = 4_000_000
+    """Resample draws held in memory at once (resamples × citing-paper types), to bound memory."""
+
+
+@dataclass(frozen=True)
+class CitationData:
+    """The cleaned edge table as integer codes, with the papers it refers to.
+
+    ``papers`` (columns ``paper_id``, ``title``, ``year``, ``labels``) is indexed by paper code; ``mask_code[p]``
+    indexes ``masks`` (the distinct label bitmasks; bit f = study field f, 0 = ``other``).
+    """
+
+    fields: tuple[str, ...]
+    """The K labels: the study fields in config order, then ``other``."""
+    papers: pd.DataFrame
+    masks: np.ndarray
+    mask_code: np.ndarray
+    citing: np.ndarray
+    cited: np.ndarray
+    influential: np.ndarray
+    """Per edge: 1 influential, 0 not, -1 unknown."""
+    intent_code: np.ndarray
+    """Per edge: index into ``intent_sets``."""
+    intent_sets: tuple[tuple[str, ...], ...]
+    dropped: dict[str, int] = field(default_factory=dict)
+    """Edges removed while cleaning: ``unknown_papers``, ``self_citations``, ``duplicates``."""
+
+    @property
+    def n_fields(self) -> int:
+        return len(self.fields) - 1
+
+    @property
+    def paper_masks(self) -> np.ndarray:
+        return self.masks[self.mask_code]
+
+
+def encode(papers: pd.DataFrame, labels: pd.DataFrame, citations: pd.DataFrame, *,
+           field_names: Sequence[str]) -> CitationData:
+    """Clean and encode the ``citations`` table against ``papers`` and their ``labels``.
+
+    Cleaning, each counted in ``dropped``: edges with an endpoint missing from ``papers`` are dropped (a paper we
+    have no record of cannot be labelled by rule, and calling it ``other`` would inflate ``other``);
+    self-citations are dropped; duplicate (citing, cited) pairs keep their first row. Duplicate paper ids keep
+    their first row; papers without a ``labels`` row are ``other``.
+    """
+    papers = papers.drop_duplicates("paper_id").reset_index(drop=True)
+    ids = papers["paper_id"]
+    same_order = len(labels) == len(papers) and bool(pc.all(pc.equal(_strings(labels["paper_id"]), _strings(ids))).as_py())
+    label_rows = np.arange(len(papers)) if same_order else _positions(labels["paper_id"], ids)
+    label_code, label_strings = pd.factorize(labels["labels"].astype("string").fillna(OTHER))
+    label_masks = np.append(_label_masks(label_strings, field_names), 0)  # last: papers without a labels row
+    paper_masks = label_masks[np.where(label_rows >= 0, label_code[np.maximum(label_rows, 0)], -1)]
+    masks, mask_code = np.unique(paper_masks, return_inverse=True)
+
+    both = pa.chunked_array([*_strings(citations["citing_id"]).chunks, *_strings(citations["cited_id"]).chunks],
+                            type=pa.string())
+    endpoints = _positions(ids, both)
+    citing, cited = endpoints[:len(citations)], endpoints[len(citations):]
+    known = (citing >= 0) & (cited >= 0)
+    not_self = citing != cited
+    keep = np.flatnonzero(known & not_self)
+    repeated = pd.Index(citing[keep] * len(ids) + cited[keep]).duplicated(keep="first")
+    dropped = {"unknown_papers": int((~known).sum()), "self_citations": int((known & ~not_self).sum()),
+               "duplicates": int(repeated.sum())}
+    keep = keep[~repeated]
+    influential = citations["is_influential"].astype("boolean").to_numpy(dtype=np.int8, na_value=-1)
+    intent_code, intent_strings = pd.factorize(citations["intents"].astype("string").fillna(""))
+    mask_code = mask_code.reshape(-1)
+    names = [mask_names(mask, field_names) for mask in masks]
+    return CitationData(
+        fields=(*field_names, OTHER),
+        papers=pd.DataFrame({"paper_id": papers["paper_id"].astype("string"),
+                             "title": papers["title"].astype("string"), "year": papers["year"].astype("Int64"),
+                             "labels": pd.Categorical.from_codes(mask_code, categories=names)}),
+        masks=masks, mask_code=mask_code,
+        citing=citing[keep], cited=cited[keep], influential=influential[keep],
+        intent_code=intent_code[keep],
+        intent_sets=tuple(tuple(sorted(set(s.split("|")) - {""})) for s in intent_strings),
+        dropped=dropped,
+    )
+
+
+def _positions(haystack, needles) -> np.ndarray:
+    """Position of each of ``needles`` in ``haystack`` (unique ids), -1 when absent (a pyarrow hash lookup)."""
+    found = pc.index_in(_strings(needles), value_set=_strings(haystack))
+    return pc.fill_null(found, -1).to_numpy().astype(np.int64)
+
+
+def _strings(values) -> pa.ChunkedArray:
+    if not isinstance(values, (pa.Array, pa.ChunkedArray)):
+        values = pa.array(values, type=pa.string())
+    if isinstance(values, pa.Array):
+        values = pa.chunked_array([values])
+    return values.cast(pa.string()) if values.type != pa.string() else values
+
+
+def mask_names(mask: int, field_names: Sequence[str]) -> str:
+    """The ``|``-joined labels of a bitmask, in config order (``other`` for 0)."""
+    return "|".join(name for f, name in enumerate(field_names) if mask >> f & 1) or OTHER
+
+
+def _label_masks(label_strings: Sequence[str], field_names: Sequence[str]) -> np.ndarray:
+    """Bitmask per ``|``-joined label string (names outside ``field_names``, e.g. ``other``, set no bit)."""
+    bit = {name: 1 << f for f, name in enumerate(field_names)}
+    return np.array([sum(bit.get(name, 0) for name in set(s.split("|"))) for s in label_strings], dtype=np.int64)
+
+
+def label_weights(masks: np.ndarray, *, n_fields: int, counting: str = "fractional") -> np.ndarray:
+    """Weight of each label (K = n_fields + 1 columns, ``other`` last) for papers with the given bitmasks.
+
+    Whole: 1 for each label of the paper. Fractional: ``1/k`` for each of its k labels (rows sum to 1).
+    A paper with no study field has the single label ``other``.
+    """
+    if counting not in COUNTING:
+        raise ValueError(f"counting must be one of {COUNTING}, got {counting!r}")
+    masks = np.asarray(masks, dtype=np.int64)
+    member = ((masks[:, None] >> np.arange(n_fields)) & 1).astype(np.float64)
+    member = np.column_stack([member, masks == 0])
+    return member / member.sum(axis=1, keepdims=True) if counting == "fractional" else member
+
+
+def mixing_matrix(data: CitationData, *, counting: str = "fractional", edges: np.ndarray | None = None) -> np.ndarray:
+    """The K × K mixing matrix ``M[A, B]`` of citations from field-A papers to field-B papers.
+
+    Fractional: each edge i → j adds ``1/(k·m)`` to every pair (A ∈ L_i, B ∈ L_j); whole: adds 1 (see the module
+    docstring). Computed as ``M = Wᵀ C W`` where ``C[p, q]`` counts edges from label set p to label set q (one
+    ``np.bincount`` over the edges) and ``W`` holds the label weights of each label set. ``edges``: an optional
+    boolean selection of edges (e.g. one citation intent).
+    """
+    n_sets = len(data.masks)
+    pair = data.mask_code[data.citing] * n_sets + data.mask_code[data.cited]
+    if edges is not None:
+        pair = pair[edges]
+    counts = np.bincount(pair, minlength=n_sets * n_sets).reshape(n_sets, n_sets)
+    weights = label_weights(data.masks, n_fields=data.n_fields, counting=counting)
+    return weights.T @ counts @ weights
+
+
+def shares(mixing: np.ndarray) -> np.ndarray:
+    """Share of field A's references going to field B: ``s_AB = M_AB / Σ_B' M_AB'`` (NaN for a field with none)."""
+    mixing = np.asarray(mixing, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return mixing / mixing.sum(axis=-1, keepdims=True)
+
+
+def expected_shares(mixing: np.ndarray) -> np.ndarray:
+    """Share under random mixing: ``b_B = Σ_A e_AB`` with ``e = M / ΣM`` (Newman 2003), one value per cited field."""
+    mixing = np.asarray(mixing, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return mixing.sum(axis=-2) / mixing.sum(axis=(-2, -1))[..., None]
+
+
+def obs_exp(mixing: np.ndarray) -> np.ndarray:
+    """Observed/expected ratio ``e_AB / (a_A · b_B)`` on ``e = M / ΣM`` with ``a`` = row sums, ``b`` = column sums.
+
+    1 means field-A papers cite field B as often as random mixing would (Newman 2003, "Mixing patterns in
+    networks", Phys. Rev. E 67, 026126, eq. 1-2); > 1 over-, < 1 under-representation. Equal to
+    ``s_AB / b_B``. NaN where ``a_A`` or ``b_B`` is 0.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return shares(mixing) / expected_shares(mixing)[..., None, :]
+
+
+def ei_index(mixing: np.ndarray) -> np.ndarray:
+    """E-I index per citing field: ``(E − I) / (E + I)`` (Krackhardt & Stern 1988, Soc. Psychol. Q. 51:123).
+
+    ``I = M_AA`` (references within the field), ``E = Σ_{B≠A} M_AB`` (to every other label, ``other`` included).
+    −1: all references internal; +1: all external. NaN for a field without references.
+    """
+    mixing = np.asarray(mixing, dtype=np.float64)
+    internal = np.diagonal(mixing, axis1=-2, axis2=-1)
+    external = mixing.sum(axis=-1) - internal
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (external - internal) / (external + internal)
+
+
+def assortativity(mixing: np.ndarray) -> float:
+    """Attribute assortativity ``r = (Σ_i e_ii − Σ_i a_i b_i) / (1 − Σ_i a_i b_i)`` (Newman 2003, eq. 2).
+
+    The same coefficient as ``networkx.attribute_assortativity_coefficient``, here on the (fractional or whole)
+    mixing matrix. 1: citations stay within fields; 0: random mixing; NaN when all citations are in one field.
+    """
+    mixing = np.asarray(mixing, dtype=np.float64)
+    e = mixing / mixing.sum()
+    ab = float(e.sum(axis=1) @ e.sum(axis=0))
+    return float((np.trace(e) - ab) / (1 - ab)) if ab < 1 else float("nan")
+
+
+# --- per-citing-paper profiles and the bootstrap -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CitingProfiles:
+    """Citing papers grouped into *types*: papers of the same citing year, label set and reference counts per
+    cited label set have identical contributions to every statistic below, so they are stored once with a count.
+
+    ``features`` (types × (2K² + 2K)) per type is the concatenation of, for one paper of that type:
+    the K × K mixing contribution ``w_A · r_B`` (``w`` = citing label weights, ``r`` = summed label weights of its
+    references); the K × K overlap indicators ``v_A · [cites ≥1 paper labelled B]`` (``v`` = whole membership);
+    ``v_A · [cites ≥1 paper of a study field other than A]``; and ``v_A``.
+    """
+
+    n_labels: int
+    stratum: np.ndarray
+    """Citing year per type (``NO_YEAR`` when unknown)."""
+    count: np.ndarray
+    features: np.ndarray
+
+
+def citing_profiles(data: CitationData, *, counting: str = "fractional") -> CitingProfiles:
+    """Aggregate the edges into per-citing-paper feature vectors, grouped into types (see :class:`CitingProfiles`)."""
+    n_sets = len(data.masks)
+    citers, local = np.unique(data.citing, return_inverse=True)
+    refs = np.bincount(local.reshape(-1) * n_sets + data.mask_code[data.cited],
+                       minlength=len(citers) * n_sets).reshape(len(citers), n_sets)
+    years = data.papers["year"].to_numpy(dtype=np.float64, na_value=np.nan)[citers]
+    stratum = np.where(np.isnan(years), NO_YEAR, years).astype(np.int64)
+    key = np.column_stack([stratum, data.mask_code[citers], refs])
+    types, count = np.unique(key, axis=0, return_counts=True)
+    stratum, citing_set, refs = types[:, 0], types[:, 1], types[:, 2:].astype(np.float64)
+
+    n_labels = data.n_fields + 1
+    weights = label_weights(data.masks, n_fields=data.n_fields, counting=counting)
+    member = label_weights(data.masks, n_fields=data.n_fields, counting="whole")
+    w, v = weights[citing_set], member[citing_set]
+    received = refs @ weights
+    hits = (refs @ member) > 0
+    study_hits = hits[:, :-1].sum(axis=1, keepdims=True)
+    other_study_field = np.column_stack([study_hits - hits[:, :-1], study_hits]) > 0
+    features = np.column_stack([
+        (w[:, :, None] * received[:, None, :]).reshape(len(types), n_labels * n_labels),
+        (v[:, :, None] * hits[:, None, :]).reshape(len(types), n_labels * n_labels),
+        v * other_study_field,
+        v,
+    ])
+    return CitingProfiles(n_labels=n_labels, stratum=stratum, count=count, features=features)
+
+
+@dataclass(frozen=True)
+class StratumSums:
+    """Feature sums per citing-year stratum: ``point`` (strata × features) and ``resampled``
+    (strata × resamples × features); the "all years" sums are the sums over strata."""
+
+    n_labels: int
+    strata: np.ndarray
+    point: np.ndarray
+    resampled: np.ndarray
+    level: float
+
+
+def bootstrap_sums(profiles: CitingProfiles, *, params: BootstrapParams = BootstrapParams(),
+                   quiet: bool = True) -> StratumSums:
+    """Point and bootstrap feature sums per citing-year stratum.
+
+    Resampling unit: the citing paper (its references move with it), drawn with replacement within its citing-year
+    stratum — a stratified nonparametric bootstrap (Efron & Tibshirani 1993, §8.5; Davison & Hinkley 1997, §3.2),
+    so per-year and all-years intervals come from the same resamples. Drawing ``n_s`` papers uniformly from a
+    stratum of ``n_s`` papers gives each paper type a Multinomial(n_s, c_t / n_s) count, so each resample is one
+    multinomial draw over the stratum's types and one matrix product with their features (``max_cells`` bounds
+    the draws held at once). Seeded by ``params.seed``: the same input gives the same intervals.
+    """
+    rng = np.random.default_rng(params.seed)
+    strata = np.unique(profiles.stratum)
+    n_features = profiles.features.shape[1]
+    point = np.zeros((len(strata), n_features))
+    resampled = np.zeros((len(strata), params.resamples, n_features))
+    for s, stratum in enumerate(tqdm(strata, desc="bootstrap (citing-year strata)", disable=quiet, leave=False)):
+        members = profiles.stratum == stratum
+        count, features = profiles.count[members], profiles.features[members]
+        point[s] = count @ features
+        chunk = max(1, params.max_cells // len(count))
+        for start in range(0, params.resamples, chunk):
+            size = min(chunk, params.resamples - start)
+            draws = rng.multinomial(int(count.sum()), count / count.sum(), size=size)
+            resampled[s, start:start + size] = draws @ features
+    return StratumSums(n_labels=profiles.n_labels, strata=strata, point=point, resampled=resampled,
+                       level=params.level)
+
+
+def _split(sums: np.ndarray, n_labels: int) -> dict[str, np.ndarray]:
+    """Name the feature blocks of (…, features) sums (layout of :class:`CitingProfiles`)."""
+    k2 = n_labels * n_labels
+    shape = sums.shape[:-1]
+    return {"mixing": sums[..., :k2].reshape(*shape, n_labels, n_labels),
+            "hits": sums[..., k2:2 * k2].reshape(*shape, n_labels, n_labels),
+            "any_other": sums[..., 2 * k2:2 * k2 + n_labels],
+            "papers": sums[..., 2 * k2 + n_labels:]}
+
+
+def _interval(samples: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval over axis 0, ignoring NaN resamples (all-NaN → NaN)."""
+    tail = (1 - level) / 2 * 100
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        low, high = np.nanpercentile(samples, [tail, 100 - tail], axis=0)
+    return low, high
+
+
+def cross_field_table(sums: StratumSums, *, fields: Sequence[str]) -> pd.DataFrame:
+    """``cross_field.csv``: per year ("all", then each citing year) × citing field × cited field:
+    ``citations`` (M_AB), ``share`` (s_AB), its bootstrap interval, ``expected_share`` (b_B), ``obs_exp``
+    (e_AB / (a_A b_B)) and its interval. Citing papers without a year count in "all" only."""
+    named = [("all", sums.point.sum(axis=0), sums.resampled.sum(axis=0))]
+    named += [(str(int(y)), sums.point[s], sums.resampled[s]) for s, y in enumerate(sums.strata) if y != NO_YEAR]
+    frames = []
+    k = sums.n_labels
+    for year, point, resampled in named:
+        mixing, boot = _split(point, k)["mixing"], _split(resampled, k)["mixing"]
+        share_low, share_high = _interval(shares(boot), sums.level)
+        oe_low, oe_high = _interval(obs_exp(boot), sums.level)
+        expected = np.broadcast_to(expected_shares(mixing), (k, k))
+        frames.append(pd.DataFrame({
+            "year": year,
+            "citing_field": np.repeat(fields, k), "cited_field": np.tile(fields, k),
+            "citations": mixing.ravel(), "share": shares(mixing).ravel(),
+            "ci_low": share_low.ravel(), "ci_high": share_high.ravel(),
+            "expected_share": expected.ravel(), "obs_exp": obs_exp(mixing).ravel(),
+            "obs_exp_low": oe_low.ravel(), "obs_exp_high": oe_high.ravel()}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def overlap_table(sums: StratumSums, *, fields: Sequence[str]) -> pd.DataFrame:
+    """``overlap.csv``: paper-level overlap. For citing field A (whole membership: a multi-label paper is a paper
+    of each of its fields) among its papers with ≥1 reference (``papers``), how many cite ≥1 paper labelled B
+    (``citing_papers``), and the ``share`` = citing_papers / papers with its bootstrap interval; plus rows with
+    cited field ``any_other_field``: ≥1 reference to a study field other than A (``other`` not counted)."""
+    k = sums.n_labels
+    point, boot = _split(sums.point.sum(axis=0), k), _split(sums.resampled.sum(axis=0), k)
+    cited = np.column_stack([point["hits"], point["any_other"]])
+    boot_cited = np.concatenate([boot["hits"], boot["any_other"][..., None]], axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = cited / point["papers"][:, None]
+        low, high = _interval(boot_cited / boot["papers"][..., None], sums.level)
+    cited_names = [*fields, ANY_OTHER_FIELD]
+    return pd.DataFrame({
+        "citing_field": np.repeat(fields, k + 1), "cited_field": np.tile(cited_names, k),
+        "papers": np.repeat(point["papers"], k + 1).round().astype(np.int64),
+        "citing_papers": cited.ravel().round().astype(np.int64),
+        "share": share.ravel(), "ci_low": low.ravel(), "ci_high": high.ravel()})
+
+
+# --- breakdowns, bridges, top cross-field citations ----------------------------------------------------------
+
+
+def shares_by_kind(data: CitationData, *, counting: str = "fractional") -> pd.DataFrame:
+    """``cross_field_by_kind.csv``: the mixing matrix and shares restricted to the citations of one kind:
+    each S2 citation intent present (``intent:<name>``; a citation with several intents counts in each), and
+    ``influential:true`` / ``influential:false`` when the flag is known for some citations."""
+    kinds = []
+    for intent in sorted({i for s in data.intent_sets for i in s}):
+        having = np.array([intent in s for s in data.intent_sets])
+        kinds.append((f"intent:{intent}", having[data.intent_code]))
+    if (data.influential >= 0).any():
+        kinds += [("influential:true", data.influential == 1), ("influential:false", data.influential == 0)]
+    k = len(data.fields)
+    frames = [pd.DataFrame({"kind": kind, "citing_field": np.repeat(data.fields, k),
+                            "cited_field": np.tile(data.fields, k), "citations": mixing.ravel(),
+                            "share": shares(mixing).ravel()})
+              for kind, mixing in ((kind, mixing_matrix(data, counting=counting, edges=edges)) for kind, edges in kinds)]
+    columns = ["kind", "citing_field", "cited_field", "citations", "share"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def bridge_papers(data: CitationData, *, top: int = 50) -> pd.DataFrame:
+    """``bridges.csv``: papers cited by papers of ≥ 2 study fields (``other`` not counted), most cited first.
+
+    ``citations``: citing papers in the table; ``citing_fields``: the study fields among their labels.
+    """
+    n_papers = len(data.papers)
+    citations = np.bincount(data.cited, minlength=n_papers)
+    citing_masks = data.paper_masks[data.citing]
+    reached = np.column_stack([np.bincount(data.cited, weights=(citing_masks >> f) & 1, minlength=n_papers) > 0
+                               for f in range(data.n_fields)]).reshape(n_papers, data.n_fields)
+    n_fields = reached.sum(axis=1)
+    chosen = np.flatnonzero(n_fields >= 2)
+    chosen = chosen[np.lexsort((chosen, -citations[chosen]))][:top]
+    names = np.array(data.fields[:-1], dtype=object)
+    table = data.papers.iloc[chosen].reset_index(drop=True)
+    return table.assign(labels=table["labels"].astype("string"), citations=citations[chosen],
+                        n_citing_fields=n_fields[chosen],
+                        citing_fields=["|".join(names[row]) for row in reached[chosen]])
+
+
+def top_cross_citations(data: CitationData, *, top: int = 50) -> pd.DataFrame:
+    """``top_cross_citations.csv``: citations between papers that both carry a study field and share none
+    (e.g. a reward-model paper citing a metrics paper), ranked by how often the cited paper is cited."""
+    masks = data.paper_masks
+    citing_mask, cited_mask = masks[data.citing], masks[data.cited]
+    cross = np.flatnonzero((citing_mask > 0) & (cited_mask > 0) & ((citing_mask & cited_mask) == 0))
+    received = np.bincount(data.cited, minlength=len(data.papers))
+    order = cross[np.lexsort((data.citing[cross], -received[data.cited[cross]]))][:top]
+    citing = data.papers.iloc[data.citing[order]].reset_index(drop=True)
+    cited = data.papers.iloc[data.cited[order]].reset_index(drop=True)
+    return pd.DataFrame({
+        "citing_id": citing["paper_id"], "citing_title": citing["title"],
+        "citing_field": citing["labels"].astype("string"), "cited_id": cited["paper_id"],
+        "cited_title": cited["title"], "cited_field": cited["labels"].astype("string"),
+        "cited_citations": received[data.cited[order]]})
+
+
+def data_warnings(data: CitationData) -> list[str]:
+    """Human-readable notes on what cleaning dropped and what the statistics cannot see."""
+    notes = []
+    what = {"unknown_papers": "citations with a paper missing from the papers table (dropped: it cannot be labelled)",
+            "self_citations": "self-citations (dropped)",
+            "duplicates": "duplicate citations (dropped, first row kept)"}
+    notes += [f"{n} {what[key]}" for key, n in data.dropped.items() if n]
+    citers = np.unique(data.citing)
+    no_year = int(data.papers["year"].isna().to_numpy()[citers].sum())
+    if no_year:
+        notes.append(f"{no_year} citing papers have no year (counted in the 'all' rows, not per year)")
+    present = label_weights(data.paper_masks, n_fields=data.n_fields, counting="whole").sum(axis=0)
+    notes += [f"field {name!r} has no papers (its rows have 0 citations and NaN shares)"
+              for name, n in zip(data.fields, present) if n == 0]
+    return notes
