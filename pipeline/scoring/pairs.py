@@ -354,16 +354,15 @@ def detect_format(path: Path) -> str:
 def load_pairs(path: Path, *, fmt: str | None = None, hard_below: float = 5.0) -> pd.DataFrame:
     """The pair table of one file (format from its name, or ``fmt``); see the module docstring for columns."""
     path = Path(path)
-    fmt = fmt or detect_format(path)
     name = path.name.split(".")[0]
-    if fmt == "mqm":
+    if (fmt or detect_format(path)) == "mqm":
         pairs = load_mqm(path, hard_below=hard_below)
     else:
         records = _read_records(path)
         if not records:
             raise UserError(f"{path} has no rows; point --pairs at a file with pairs in it")
         looks_hh = "prompt" not in records[0] and {"chosen", "rejected"} <= set(records[0])
-        if fmt == "hh-rlhf" or looks_hh:
+        if fmt == "hh-rlhf" or (fmt is None and looks_hh):
             pairs = hh_rlhf_pairs(records, name=name, origin=str(path))
         else:
             pairs = preference_pairs(records, name=name, origin=str(path))
