@@ -156,3 +156,19 @@ def test_a_list_longer_than_a_page_is_read_across_pages(tmp_path):
     citations = fetched_tables(tmp_path / "out")["citations"]
     truth = literature.citations[literature.citations["citing_id"] == survey["paper_id"]]
     assert sorted(citations["cited_id"]) == sorted(truth["cited_id"])
+
+
+def test_citations_of_the_seeds_are_fetched_when_configured(literature, tmp_path):
+    config = write_config(tmp_path / "config", literature, years=(2025, 2025), edges=("references", "citations"))
+    with LocalS2Server(literature) as server:
+        assert fetch(config, server, tmp_path / "out") == 0
+        lists = Counter(r.path.rsplit("/", 1)[-1] for r in server.requests)
+    tables = fetched_tables(tmp_path / "out")
+    seeds = set(tables["seeds"]["paper_id"])
+    truth = literature.citations
+    truth = truth[truth["citing_id"].isin(seeds) | truth["cited_id"].isin(seeds)]
+    pd.testing.assert_frame_equal(tables["citations"],
+                                  truth.sort_values(["citing_id", "cited_id"]).reset_index(drop=True))
+    assert lists["citations"] == lists["references"] == len(seeds)
+    reached = seeds | set(truth["citing_id"]) | set(truth["cited_id"])
+    assert set(tables["papers"]["paper_id"]) == reached

@@ -11,6 +11,13 @@ The client (``AsyncSemanticScholar``) keeps all HTTP in one requester object. We
   502/503 and a ``tenacity`` loop of 5–60 s waits on 429), then a one-line :class:`FetchError`;
 - fail fast when the very first request cannot connect (:class:`ApiUnreachable`);
 - counts of requests per endpoint, retries and throttle wait for the manifest (:class:`RequestStats`).
+
+Paginated endpoints are called one page at a time through the same requester (:func:`request`), not through
+the client's ``PaginatedResults``: that class fetches the next page from inside iteration and only accumulates
+items, so a page cannot be committed together with "page N is done", and a run cannot resume at an offset or a
+continuation token; it also builds query strings without URL-encoding (a ``+`` of the bulk-search syntax would
+reach the server as a space). ``POST /paper/batch`` is likewise called directly because ``get_papers`` drops the
+nulls that say which requested id S2 does not know.
 """
 
 from __future__ import annotations
