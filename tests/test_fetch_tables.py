@@ -127,8 +127,8 @@ def test_rerun_makes_no_requests(literature, config, clean_run, tmp_path):
 
 def test_faults_on_a_fifth_of_requests_give_identical_tables(literature, config, clean_run, tmp_path):
     out, _, _ = clean_run
-    faulty = write_config(tmp_path / "config", literature, years=YEARS, timeout=0.25)
-    faults = Faults(rate=0.2, seed=5, retry_after=1, slow_seconds=0.6)
+    faulty = write_config(tmp_path / "config", literature, years=YEARS, timeout=0.4)
+    faults = Faults(rate=0.2, seed=5, retry_after=1, slow_seconds=1.0)
     with LocalS2Server(literature, faults=faults) as server:
         assert fetch(faulty, server, tmp_path / "run") == 0
     requests = sorted(server.requests, key=lambda r: r.time)   # after stop(): slow responses are logged late
