@@ -1,13 +1,53 @@
-"""Placeholder until the serve-s2 issue lands."""
+"""``python -m pipeline serve-s2``: serve a synthetic literature over the local S2-compatible API until Ctrl-C."""
 
+from __future__ import annotations
+
+import argparse
+import dataclasses
 import logging
+import threading
+
+from pipeline.errors import UserError
+from pipeline.localapi import DEMO_PARAMS
+from pipeline.localapi.server import Faults, LocalS2Server
+from pipeline.localapi.synth import generate
 
 log = logging.getLogger(__name__)
 
 
-def run_serve(ctx, args=None) -> None:
-    log.warning("serve-s2: not implemented yet")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default: %(default)s; 0 = any)")
+    parser.add_argument("--seed", type=int, default=DEMO_PARAMS.seed,
+                        help="seed of the synthetic literature (default: the demo's, %(default)s)")
+    parser.add_argument("--papers", type=int, default=DEMO_PARAMS.n_papers,
+                        help="number of synthetic papers (default: the demo's, %(default)s)")
+    parser.add_argument("--faults", type=float, default=0.0, metavar="RATE",
+                        help="fraction of requests that fail (429, 5xx, slow, dropped, truncated); default 0")
+    parser.add_argument("--fault-seed", type=int, default=0, help="seed of the fault sequence (default: 0)")
 
 
-def add_arguments(parser) -> None:
-    pass
+def run_serve(ctx, args) -> None:
+    """Generate the literature, serve it, print the URL, and stop cleanly on Ctrl-C."""
+    if args.papers < 10:
+        raise UserError(f"--papers must be at least 10, got {args.papers}")
+    if not 0.0 <= args.faults <= 1.0:
+        raise UserError(f"--faults is a fraction of requests in [0, 1], got {args.faults}")
+    if not 0 <= args.port <= 65535:
+        raise UserError(f"--port must be in 0..65535, got {args.port}")
+    params = dataclasses.replace(DEMO_PARAMS, seed=args.seed, n_papers=args.papers)
+    literature = generate(params)
+    server = LocalS2Server(literature, port=args.port, faults=Faults(rate=args.faults, seed=args.fault_seed))
+    try:
+        server.start()
+    except OSError as exc:
+        raise UserError(f"cannot listen on 127.0.0.1:{args.port} ({exc.strerror}): pick another --port") from None
+    try:
+        print(f"serving a SYNTHETIC literature ({len(literature.papers)} papers, "
+              f"{len(literature.citations)} citations, seed {params.seed}) at {server.url}", flush=True)
+        print(f"use it with: python -m pipeline fetch --config data/demo.toml --api-url {server.url}"
+              "  (Ctrl-C stops)", flush=True)
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        log.info("stopping the local S2 server")
+    finally:
+        server.stop()
