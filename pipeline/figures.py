@@ -26,7 +26,7 @@ from matplotlib.lines import Line2D
 
 from pipeline import OTHER
 from pipeline.context import Context
-from pipeline.report import StudyResults, load_results, write_report
+from pipeline.report import StudyResults, count, load_results, write_report
 from pipeline.style import field_colours, field_label, publication_style, save, title, watermark
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ def mixing_heatmap(results: StudyResults) -> plt.Figure:
             value = share.iat[i, j]
             if pd.isna(value):
                 continue
-            ax.text(j, i, f"{100 * value:.1f}%\n({counts.iat[i, j]:,.0f})", ha="center", va="center",
+            ax.text(j, i, f"{100 * value:.1f}%\n({count(counts.iat[i, j])})", ha="center", va="center",
                     fontsize=9, color=_ink(cmap(norm(value))))
     ax.set_xticks(range(len(cited)), [field_label(f) for f in cited], rotation=20, ha="right")
     ax.set_yticks(range(len(citing)), [field_label(f) for f in citing])

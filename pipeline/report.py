@@ -112,6 +112,11 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
+def count(x: float) -> str:
+    """A citation count: whole numbers as such, fractional counts (1/k per label) with one decimal."""
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
+
+
 def headlines(results: StudyResults) -> list[Headline]:
     """Cross-field headline numbers between the study's fields, in config order.
 
@@ -170,40 +175,63 @@ def _pivot(frame: pd.DataFrame, fields: tuple[str, ...], text) -> pd.DataFrame:
     return table.rename_axis("citing ↓ / cited →").reset_index()
 
 
+def _labels(joined) -> str:
+    """``reward_models|llm_judge`` → ``reward models, LLM-as-a-judge``."""
+    return ", ".join(field_label(f) for f in str(joined).split("|") if f)
+
+
 def _tables_section(results: StudyResults, *, top: int) -> list[str]:
     fields = results.fields
-    share = _pivot(results.overall, fields,
-                   lambda r: f"{_pct(r.share)} [{_pct(r.ci_low)}–{_pct(r.ci_high)}] (n={r.citations:,.0f})")
-    obs_exp = _pivot(results.overall, fields,
-                     lambda r: f"{r.obs_exp:.2f} [{r.obs_exp_low:.2f}–{r.obs_exp_high:.2f}]")
-    overlap = results.overlap.assign(cited_field=results.overlap.cited_field.replace({ANY_OTHER: "any other"}))
+    overall = results.overall[results.overall.groupby("citing_field").citations.transform("sum") > 0]
+    silent = [field_label(f) for f in fields if f not in set(overall.citing_field)]
+    share = _pivot(overall, fields,
+                   lambda r: f"{_pct(r.share)} [{_pct(r.ci_low)}–{_pct(r.ci_high)}] (n={count(r.citations)})")
+    obs_exp = _pivot(overall, fields, lambda r: f"{r.obs_exp:.2f} [{r.obs_exp_low:.2f}–{r.obs_exp_high:.2f}]")
+    overlap = results.overlap[results.overlap.papers > 0]
+    overlap = overlap.assign(cited_field=overlap.cited_field.replace({ANY_OTHER: "any other"}))
     overlap_table = _pivot(overlap, (*fields, "any other"),
                            lambda r: f"{_pct(r.share)} [{_pct(r.ci_low)}–{_pct(r.ci_high)}] "
-                                     f"({r.citing_papers:,}/{r.papers:,})")
-    bridges = results.bridges.head(top)[["title", "year", "labels", "citations", "citing_fields"]]
-    top_cross = results.top_cross_citations.head(top)[
-        ["citing_title", "citing_field", "cited_title", "cited_field", "cited_citations"]]
+                                     f"({int(r.citing_papers):,}/{int(r.papers):,})")
+    bridges = results.bridges.head(top)
+    bridges = bridges.assign(labels=bridges.labels.map(_labels), citing_fields=bridges.citing_fields.map(_labels))[
+        ["title", "year", "labels", "citations", "citing_fields"]].rename(
+        columns={"labels": "field", "citations": "citations in the study", "citing_fields": "cited by"})
+    top_cross = results.top_cross_citations.head(top)
+    top_cross = top_cross.assign(citing_field=top_cross.citing_field.map(_labels),
+                                 cited_field=top_cross.cited_field.map(_labels))[
+        ["citing_title", "citing_field", "cited_title", "cited_field", "cited_citations"]].rename(
+        columns={"citing_title": "citing paper", "citing_field": "its field", "cited_title": "cited paper",
+                 "cited_field": "cited field", "cited_citations": "cited paper's citations"})
     kinds = results.by_kind[(results.by_kind.citing_field != results.by_kind.cited_field)
                             & results.by_kind.citing_field.isin(results.study_fields)
                             & results.by_kind.cited_field.isin(results.study_fields)]
-    kinds = kinds.assign(share=kinds.share.map(_pct), citations=kinds.citations.map("{:,.1f}".format))
+    kinds = kinds.assign(pair=kinds.citing_field.map(field_label) + " → " + kinds.cited_field.map(field_label),
+                         text=[f"{_pct(r.share)} ({count(r.citations)})" for r in kinds.itertuples()])
+    pairs = list(dict.fromkeys(f"{field_label(a)} → {field_label(b)}" for a in results.study_fields
+                               for b in results.study_fields if a != b))
+    kinds_table = kinds.pivot(index="kind", columns="pair", values="text").reindex(
+        columns=[p for p in pairs if p in set(kinds.pair)]).reset_index()
     return [
         "## Tables", "",
         "### Share of each field's references going to each field (all years)", "",
-        "Row = citing field, column = cited field; share [95% bootstrap CI] (citations). A row sums to 100%.", "",
+        "Row = citing field, column = cited field; share [95% bootstrap CI] (citations). A row sums to 100%."
+        + (f" No references of {', '.join(silent)} papers are in the table (only the seeds' references are "
+           "fetched), so they have no row." if silent else ""), "",
         markdown_table(share), "",
         "### Observed / expected citations (1 = random mixing)", "",
         markdown_table(obs_exp), "",
         "### Papers citing at least one paper of a field", "",
-        "share of the citing field's papers with at least one reference to the cited field [95% CI] "
-        "(citing papers/papers)", "",
+        "Share of the citing field's papers with at least one reference to the cited field [95% CI] "
+        "(citing papers/papers).", "",
         markdown_table(overlap_table), "",
         f"### Bridge papers: the most-cited papers cited by two or more fields (top {top})", "",
         markdown_table(bridges), "",
         f"### Top cross-field citations (top {top})", "",
         markdown_table(top_cross), "",
-        "### Cross-field shares by citation kind (intent, influential flag)", "",
-        markdown_table(kinds) if len(kinds) else "No intents or influential flags in this run.", "",
+        "### Cross-field shares by citation kind", "",
+        "Share of the citing field's references of that kind (intent, or S2's influential flag) that go to the "
+        "cited field (citations).", "",
+        markdown_table(kinds_table) if len(kinds_table) else "No intents or influential flags in this run.", "",
     ]
 
 
@@ -248,9 +276,10 @@ def render_report(results: StudyResults, *, figures: dict[str, str], study_name:
     parts = [f"# {title(f'Cross-field citations: {study_name}', synthetic=synthetic)}", ""]
     if synthetic:
         params = results.manifest.get("synthetic_truth", {}).get("params", {})
+        generator = ", ".join(f"{k}={params[k]}" for k in ("seed", "n_papers") if k in params)
         parts += [f"> **{SYNTHETIC}** — every number, table and figure below comes from the generated literature of "
-                  f"the local S2-compatible server ({', '.join(f'{k}={v}' for k, v in params.items())}), "
-                  "not from Semantic Scholar. It shows what the study computes, not what the literature says.", ""]
+                  f"the local S2-compatible server ({generator or 'synthetic'}), not from Semantic Scholar. "
+                  "It shows what the study computes, not what the literature says.", ""]
     parts += ["## Headline numbers", ""]
     parts += [f"- {h.sentence}" for h in headlines(results)] or ["No cross-field pairs in this run."]
     parts += ["", "## Figures", ""]

@@ -103,6 +103,7 @@ def save(fig, directory: Path, name: str) -> dict[str, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     paths = {"png": directory / f"{name}.png", "pdf": directory / f"{name}.pdf"}
     fig.savefig(paths["png"], dpi=DPI)
+    fig.set_layout_engine("none")  # keep the layout the PNG computed: the PDF is the same page, laid out once
     fig.savefig(paths["pdf"])
     plt.close(fig)
     return paths
