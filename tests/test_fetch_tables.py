@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 
@@ -172,3 +173,24 @@ def test_citations_of_the_seeds_are_fetched_when_configured(literature, tmp_path
     assert lists["citations"] == lists["references"] == len(seeds)
     reached = seeds | set(truth["citing_id"]) | set(truth["cited_id"])
     assert set(tables["papers"]["paper_id"]) == reached
+
+
+def test_a_list_at_the_services_cap_is_recorded_as_truncated(tmp_path):
+    literature = generate(SynthParams(seed=12, n_papers=10_200, mean_refs=2))
+    target = literature.papers["paper_id"].iloc[0]
+    citing = literature.papers["paper_id"].iloc[1:10_101]                  # 10,100 papers now cite `target`
+    extra = pd.DataFrame({"citing_id": citing, "cited_id": target, "is_influential": False, "intents": ""})
+    citations = pd.concat([literature.citations, extra.astype(SCHEMAS["citations"])])
+    literature = dataclasses.replace(literature, citations=citations.drop_duplicates(["citing_id", "cited_id"]))
+    (tmp_path / "seeds.csv").write_text(f"id\n{target}\n")
+    config = tmp_path / "study.toml"
+    config.write_text('[study]\nedges = ["references", "citations"]\n[fetch]\nrate = 1000.0\n'
+                      '[fields.metrics]\nseeds = "seeds.csv"\n')
+    with LocalS2Server(literature) as server:
+        assert fetch(config, server, tmp_path / "out") == 0
+        pages = [r for r in server.requests if r.path.endswith("/citations")]
+    assert len(pages) == 10                                                 # offsets 0, 1000, …, 9000
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["fetch"]["truncated"] == [{"paper_id": target, "list": "citations"}]
+    fetched = fetched_tables(tmp_path / "out")["citations"]
+    assert (fetched["cited_id"] == target).sum() == 9999
