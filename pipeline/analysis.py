@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -73,7 +73,7 @@ class CitationData:
     intent_code: np.ndarray
     """Per edge: index into ``intent_sets``."""
     intent_sets: tuple[tuple[str, ...], ...]
-    dropped: dict[str, int] = field(default_factory=dict)
+    dropped: dict[str, int]
     """Edges removed while cleaning: ``unknown_papers``, ``self_citations``, ``duplicates``."""
 
     @property
@@ -96,39 +96,47 @@ def encode(papers: pd.DataFrame, labels: pd.DataFrame, citations: pd.DataFrame, 
     """
     papers = papers.drop_duplicates("paper_id").reset_index(drop=True)
     ids = papers["paper_id"]
-    same_order = len(labels) == len(papers) and bool(pc.all(pc.equal(_strings(labels["paper_id"]), _strings(ids))).as_py())
-    label_rows = np.arange(len(papers)) if same_order else _positions(labels["paper_id"], ids)
-    label_code, label_strings = pd.factorize(labels["labels"].astype("string").fillna(OTHER))
-    label_masks = np.append(_label_masks(label_strings, field_names), 0)  # last: papers without a labels row
-    paper_masks = label_masks[np.where(label_rows >= 0, label_code[np.maximum(label_rows, 0)], -1)]
-    masks, mask_code = np.unique(paper_masks, return_inverse=True)
+    masks, mask_code = np.unique(_paper_masks(ids, labels, field_names), return_inverse=True)
+    mask_code = mask_code.reshape(-1)
+    rows, citing, cited, dropped = _clean_edges(ids, citations)
+    influential = citations["is_influential"].astype("boolean").to_numpy(dtype=np.int8, na_value=-1)
+    intent_code, intent_strings = pd.factorize(citations["intents"].astype("string").fillna(""))
+    return CitationData(
+        fields=(*field_names, OTHER),
+        papers=pd.DataFrame({"paper_id": ids.astype("string"), "title": papers["title"].astype("string"),
+                             "year": papers["year"].astype("Int64"),
+                             "labels": pd.Categorical.from_codes(
+                                 mask_code, categories=[mask_names(mask, field_names) for mask in masks])}),
+        masks=masks, mask_code=mask_code, citing=citing, cited=cited,
+        influential=influential[rows], intent_code=intent_code[rows],
+        intent_sets=tuple(tuple(sorted(set(s.split("|")) - {""})) for s in intent_strings),
+        dropped=dropped,
+    )
 
+
+def _paper_masks(ids: pd.Series, labels: pd.DataFrame, field_names: Sequence[str]) -> np.ndarray:
+    """Label bitmask of each paper id (0 = ``other``, also for papers without a labels row)."""
+    aligned = len(labels) == len(ids) and bool(pc.all(pc.equal(_strings(labels["paper_id"]), _strings(ids))).as_py())
+    rows = np.arange(len(ids)) if aligned else _positions(labels["paper_id"], ids)
+    label_code, label_strings = pd.factorize(labels["labels"].astype("string").fillna(OTHER))
+    masks = np.append(_label_masks(label_strings, field_names), 0)  # the last entry: no labels row
+    return masks[np.where(rows >= 0, label_code[np.maximum(rows, 0)], -1)]
+
+
+def _clean_edges(ids: pd.Series, citations: pd.DataFrame):
+    """The citation rows kept, their citing and cited paper codes, and the counts of dropped rows by reason."""
     both = pa.chunked_array([*_strings(citations["citing_id"]).chunks, *_strings(citations["cited_id"]).chunks],
                             type=pa.string())
     endpoints = _positions(ids, both)
     citing, cited = endpoints[:len(citations)], endpoints[len(citations):]
     known = (citing >= 0) & (cited >= 0)
     not_self = citing != cited
-    keep = np.flatnonzero(known & not_self)
-    repeated = pd.Index(citing[keep] * len(ids) + cited[keep]).duplicated(keep="first")
+    rows = np.flatnonzero(known & not_self)
+    repeated = pd.Index(citing[rows] * len(ids) + cited[rows]).duplicated(keep="first")
     dropped = {"unknown_papers": int((~known).sum()), "self_citations": int((known & ~not_self).sum()),
                "duplicates": int(repeated.sum())}
-    keep = keep[~repeated]
-    influential = citations["is_influential"].astype("boolean").to_numpy(dtype=np.int8, na_value=-1)
-    intent_code, intent_strings = pd.factorize(citations["intents"].astype("string").fillna(""))
-    mask_code = mask_code.reshape(-1)
-    names = [mask_names(mask, field_names) for mask in masks]
-    return CitationData(
-        fields=(*field_names, OTHER),
-        papers=pd.DataFrame({"paper_id": papers["paper_id"].astype("string"),
-                             "title": papers["title"].astype("string"), "year": papers["year"].astype("Int64"),
-                             "labels": pd.Categorical.from_codes(mask_code, categories=names)}),
-        masks=masks, mask_code=mask_code,
-        citing=citing[keep], cited=cited[keep], influential=influential[keep],
-        intent_code=intent_code[keep],
-        intent_sets=tuple(tuple(sorted(set(s.split("|")) - {""})) for s in intent_strings),
-        dropped=dropped,
-    )
+    rows = rows[~repeated]
+    return rows, citing[rows], cited[rows], dropped
 
 
 def _positions(haystack, needles) -> np.ndarray:
@@ -267,7 +275,7 @@ def citing_profiles(data: CitationData, *, counting: str = "fractional") -> Citi
     years = data.papers["year"].to_numpy(dtype=np.float64, na_value=np.nan)[citers]
     stratum = np.where(np.isnan(years), NO_YEAR, years).astype(np.int64)
     key = np.column_stack([stratum, data.mask_code[citers], refs])
-    types, count = np.unique(key, axis=0, return_counts=True)
+    types, count = _distinct_rows(key)
     stratum, citing_set, refs = types[:, 0], types[:, 1], types[:, 2:].astype(np.float64)
 
     n_labels = data.n_fields + 1
@@ -285,6 +293,18 @@ def citing_profiles(data: CitationData, *, counting: str = "fractional") -> Citi
         v,
     ])
     return CitingProfiles(n_labels=n_labels, stratum=stratum, count=count, features=features)
+
+
+def _distinct_rows(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of an integer matrix (in order of first appearance) and how often each occurs.
+
+    A hash group-by: several times faster than ``np.unique(axis=0)``, which sorts whole rows.
+    """
+    frame = pd.DataFrame(key)
+    group = frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy()
+    distinct = np.empty((group.max(initial=-1) + 1, key.shape[1]), dtype=key.dtype)
+    distinct[group] = key  # rows of a group are identical: any of them will do
+    return distinct, np.bincount(group, minlength=len(distinct))
 
 
 @dataclass(frozen=True)

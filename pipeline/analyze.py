@@ -77,7 +77,7 @@ def run_analyze(ctx: Context, args: argparse.Namespace | None = None) -> dict:
         _atomic(tables / name, lambda tmp, frame=frame: frame.to_csv(tmp, index=False))
 
     mixing = analysis.mixing_matrix(data, counting=config.counting)
-    graph = build_graph(data)
+    graph = build_graph(data, quiet=ctx.quiet)
     write_graph(graph, tables)
     any_other = overlap[overlap["cited_field"] == analysis.ANY_OTHER_FIELD].set_index("citing_field")["share"]
     section = {

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import networkx as nx
 import numpy as np
+from tqdm.auto import tqdm
 
 from pipeline.analysis import CitationData
 
 GRAPH_FILES = ("graph.graphml", "graph.gexf")
 
 
-def build_graph(data: CitationData) -> nx.DiGraph:
+def build_graph(data: CitationData, *, quiet: bool = True) -> nx.DiGraph:
     """Every paper of ``data`` as a node, every cleaned citation as an edge (citing → cited)."""
     papers = data.papers
     ids = papers["paper_id"].to_numpy(dtype=object)
@@ -31,8 +32,9 @@ def build_graph(data: CitationData) -> nx.DiGraph:
     graph = nx.DiGraph()
     graph.add_nodes_from((paper_id, _node(title, year, label)) for paper_id, title, year, label
                          in zip(ids, titles, years, labels))
+    edges = zip(ids[data.citing], ids[data.cited], data.influential, intents[data.intent_code])
     graph.add_edges_from((citing, cited, _edge(influential, intent)) for citing, cited, influential, intent
-                         in zip(ids[data.citing], ids[data.cited], data.influential, intents[data.intent_code]))
+                         in tqdm(edges, total=len(data.citing), desc="citation graph", disable=quiet, leave=False))
     return graph
 
 
