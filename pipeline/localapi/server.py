@@ -508,8 +508,8 @@ class LocalS2Server:
         raise ApiError(404, {"message": "Missing Authentication Token"})
 
     def _paper(self, raw_id: str, params) -> dict:
+        i = self._resolve(raw_id)                    # the real service answers 404 before checking fields
         fields = FieldSpec.parse(params.get("fields"), default=_DEFAULT, allowed=PAPER_FIELDS)
-        i = self._resolve(raw_id)
         return self.catalogue.paper(i, fields)
 
     def _resolve(self, raw_id: str) -> int:
@@ -536,6 +536,7 @@ class LocalS2Server:
         return out
 
     def _edges(self, raw_id: str, kind: str, params) -> dict:
+        i = self._resolve(raw_id)
         fields = FieldSpec.parse(params.get("fields"), default=_DEFAULT, allowed=_NO_NESTED_LISTS,
                                  edge_allowed=EDGE_FIELDS)
         offset = _int_param(params, "offset", 0)
@@ -547,7 +548,6 @@ class LocalS2Server:
             raise _bad(f"'limit' must be <= {MAX_LIMIT}")
         if offset + limit > self.max_offset:
             raise _bad(f"The sum of offset and limit must be < {self.max_offset + 1}")
-        i = self._resolve(raw_id)
         adjacency = self.catalogue.refs if kind == "references" else self.catalogue.cites
         edges, others = adjacency.page(i, offset, limit)
         key = "citedPaper" if kind == "references" else "citingPaper"
@@ -706,8 +706,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("X-Synthetic-Literature", f"seed={self.api.catalogue.seed}")
         for key, value in (extra or {}).items():
             self.send_header(key, value)
-        self.end_headers()
         try:
+            self.end_headers()
             self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):       # the client gave up (e.g. timed out)
             self.close_connection = True

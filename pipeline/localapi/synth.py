@@ -100,7 +100,7 @@ class SynthParams:
     n_surveys: int = 3
     """late papers citing > 1,000 earlier papers (when the literature has more than 2,500 papers)."""
     n_landmarks: int = 3
-    landmark_share: float = 0.015
+    landmark_share: float = 0.02
     """fitness of each landmark paper, as a share of the total fitness of the ``other`` papers."""
     arxiv_rate: float = 0.5
     doi_rate: float = 0.6
