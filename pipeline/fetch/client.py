@@ -23,6 +23,7 @@ nulls that say which requested id S2 does not know.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import random
@@ -104,8 +105,10 @@ class PoliteRequester(ApiRequester):
     Non-retryable statuses (400, 403, 404) raise :class:`FetchError` with the server's error message.
     """
 
-    def __init__(self, settings: FetchSettings, stats: RequestStats, *, seed: int | None = None) -> None:
+    def __init__(self, api_url: str, settings: FetchSettings, stats: RequestStats, *,
+                 seed: int | None = None) -> None:
         super().__init__(timeout=settings.timeout, retry=False)
+        self.api_url = api_url
         self.settings = settings
         self.stats = stats
         self.throttle = Throttle(settings.rate, stats)
@@ -124,13 +127,14 @@ class PoliteRequester(ApiRequester):
         method = "POST" if payload is not None else "GET"
         endpoint = endpoint_of(url)
         what = f"{method} {urlsplit(url).path}"
+        parameters = parameters.lstrip("&")             # the client's methods start them with "&"
         if self._http is None:
             self._http = httpx.AsyncClient(timeout=self.settings.timeout)
-        for attempt in range(self.settings.max_retries + 1):
+        for attempt in itertools.count():
             await self.throttle.wait()
             self.stats.requests[endpoint] += 1
-            log.debug("%s %s", what, parameters.lstrip("&"))
-            body, failure, floor = await self._attempt(method, url, parameters.lstrip("&"), headers, payload, what)
+            log.debug("%s %s", what, parameters)
+            body, failure, floor = await self._attempt(method, url, parameters, headers, payload, what)
             if failure is None:
                 return body
             if attempt == self.settings.max_retries:
@@ -140,7 +144,6 @@ class PoliteRequester(ApiRequester):
             log.info("%s: %s; retry %d/%d in %.2fs", what, failure, attempt + 1, self.settings.max_retries, delay)
             self.stats.retries += 1
             await asyncio.sleep(delay)
-        raise AssertionError("unreachable")
 
     async def _attempt(self, method, url, parameters, headers, payload, what):
         """One HTTP exchange: ``(body, None, 0)`` on success, else ``(None, failure, seconds to wait at least)``."""
@@ -148,8 +151,7 @@ class PoliteRequester(ApiRequester):
             response = await self._http.request(method, url, params=parameters, headers=headers, json=payload)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             if not self._reached:
-                base = url.split("/graph/v1", 1)[0]
-                raise ApiUnreachable(f"the Semantic Scholar API at {base} is unreachable ({type(exc).__name__}): "
+                raise ApiUnreachable(f"the Semantic Scholar API at {self.api_url} is unreachable ({type(exc).__name__}): "
                                      f"check --api-url and your network, or run offline with "
                                      f"`python -m pipeline demo`") from None
             return None, f"connection failed ({type(exc).__name__})", 0.0
@@ -202,7 +204,7 @@ def make_client(api_url: str, settings: FetchSettings, *, api_key: str | None, s
                 seed: int | None = None) -> AsyncSemanticScholar:
     """An ``AsyncSemanticScholar`` pointed at ``api_url`` whose requester is a :class:`PoliteRequester`."""
     client = AsyncSemanticScholar(timeout=settings.timeout, api_key=api_key or None, api_url=api_url, retry=False)
-    client._requester = PoliteRequester(settings, stats, seed=seed)
+    client._requester = PoliteRequester(api_url, settings, stats, seed=seed)
     return client
 
 

@@ -56,7 +56,5 @@ async def fetch_metadata(client, store: Store, paper_ids: set[str], *, quiet: bo
     with tqdm(total=len(todo), desc="metadata", unit="paper", disable=quiet) as bar:
         for start in range(0, len(todo), BATCH_SIZE):
             chunk = todo[start:start + BATCH_SIZE]
-            answers = await batch(client, chunk)
-            store.put_metadata([a for a in answers if a is not None],
-                               [pid for pid, a in zip(chunk, answers) if a is None])
+            store.put_resolved(list(zip(chunk, await batch(client, chunk))))
             bar.update(len(chunk))

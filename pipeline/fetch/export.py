@@ -72,7 +72,8 @@ def export(ctx: Context, store: Store, stats: RequestStats) -> dict:
         "truncated": truncated,
         "papers": len(papers),
         "citations": len(citations),
-        "missing_metadata": sorted(wanted & store.missing_papers()),
+        "missing_metadata": sorted(pid for pid, answer in store.resolved().items() if answer is None
+                                   and pid in wanted),
         "unresolved_references": unresolved,
         **stats.as_manifest(),
     }

@@ -22,10 +22,8 @@ CREATE TABLE IF NOT EXISTS papers (
     paper_id TEXT PRIMARY KEY, title TEXT, abstract TEXT, year INTEGER, venue TEXT, publication_date TEXT,
     external_ids TEXT, fields_of_study TEXT, reference_count INTEGER, citation_count INTEGER,
     fetched_on TEXT NOT NULL, source TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS missing_papers (
-    paper_id TEXT PRIMARY KEY, fetched_on TEXT NOT NULL, source TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS resolved_ids (
-    seed_id TEXT PRIMARY KEY, paper_id TEXT, fetched_on TEXT NOT NULL, source TEXT NOT NULL) WITHOUT ROWID;
+    requested_id TEXT PRIMARY KEY, paper_id TEXT, fetched_on TEXT NOT NULL, source TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS searches (
     search_key TEXT PRIMARY KEY, pages INTEGER NOT NULL, token TEXT, done INTEGER NOT NULL, total INTEGER,
     fetched_on TEXT NOT NULL, source TEXT NOT NULL) WITHOUT ROWID;
@@ -114,16 +112,9 @@ class Store:
         db.executemany(f"INSERT OR REPLACE INTO papers VALUES ({', '.join('?' * 12)})",
                        [(*paper_row(r), *self._stamp) for r in records])
 
-    def put_metadata(self, found: list[dict], missing: list[str]) -> None:
-        """One batch of metadata: the papers the API returned and the ids it returned null for."""
-        with self.transaction() as db:
-            self._put_papers(db, found)
-            db.executemany("INSERT OR REPLACE INTO missing_papers VALUES (?, ?, ?)",
-                           [(pid, *self._stamp) for pid in missing])
-
     def known_papers(self) -> set[str]:
-        """Ids whose metadata request is done (found or reported missing)."""
-        rows = self.db.execute("SELECT paper_id FROM papers UNION SELECT paper_id FROM missing_papers")
+        """Ids whose metadata the store has, or has asked for (the answer may have been null)."""
+        rows = self.db.execute("SELECT paper_id FROM papers UNION SELECT requested_id FROM resolved_ids")
         return {r[0] for r in rows}
 
     def papers(self, ids: Iterable[str]) -> list[tuple]:
@@ -134,16 +125,14 @@ class Store:
         return self.db.execute(f"SELECT {', '.join('p.' + c for c in PAPER_COLUMNS)} FROM papers p "
                                "JOIN wanted USING (paper_id) ORDER BY p.paper_id").fetchall()
 
-    def missing_papers(self) -> set[str]:
-        return {r[0] for r in self.db.execute("SELECT paper_id FROM missing_papers")}
-
-    # --- seed ids ---------------------------------------------------------------------------------------
+    # --- ids sent to POST /paper/batch ------------------------------------------------------------------
     def resolved(self) -> dict[str, str | None]:
-        """Configured seed id → S2 paperId (``None``: S2 does not know the id)."""
-        return dict(self.db.execute("SELECT seed_id, paper_id FROM resolved_ids").fetchall())
+        """Every id sent to ``/paper/batch`` (seed ids, then paperIds for metadata) → the paperId it answered
+        (``None``: S2 does not know the id)."""
+        return dict(self.db.execute("SELECT requested_id, paper_id FROM resolved_ids").fetchall())
 
     def put_resolved(self, pairs: list[tuple[str, dict | None]]) -> None:
-        """One batch of seed ids with what the API returned for each (a paper, or ``None``)."""
+        """One batch: each requested id with what the API returned for it (a paper, or ``None``)."""
         with self.transaction() as db:
             self._put_papers(db, [paper for _, paper in pairs if paper is not None])
             db.executemany("INSERT OR REPLACE INTO resolved_ids VALUES (?, ?, ?, ?)",
