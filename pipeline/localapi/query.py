@@ -87,8 +87,9 @@ def parse(query: str):
         if (kind, text) == ("op", "("):
             take()
             inner = expr()
-            if take() != ("op", ")"):
+            if peek() != ("op", ")"):
                 raise QuerySyntaxError("unbalanced parenthesis in query")
+            take()
             return inner
         if kind == "word":
             take()

@@ -123,6 +123,8 @@ class RequestRecord:
     """status sent (0 for a dropped connection)."""
     fault: str | None
     query: str = ""
+    number: int = -1
+    """arrival order among the S2 requests (what faults are decided on); -1 for /synthetic paths."""
 
 
 class ApiError(Exception):
@@ -668,11 +670,11 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
         api = self.api
-        fault, fault_status = (None, 200) if path.startswith("/synthetic/") else \
-            api.faults.decide(api._next_number())
+        number = -1 if path.startswith("/synthetic/") else api._next_number()
+        fault, fault_status = (None, 200) if number < 0 else api.faults.decide(number)
 
         def record(status):
-            api._record(RequestRecord(arrived, method, path, status, fault, split.query))
+            api._record(RequestRecord(arrived, method, path, status, fault, split.query, number))
 
         if fault == "drop":
             record(0)
