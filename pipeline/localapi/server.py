@@ -155,6 +155,7 @@ class _Catalogue:
         self.external = [json.loads(x) for x in papers["external_ids"].fillna("{}")]
         self.fos = [x.split("|") if x else None for x in papers["fields_of_study"].fillna("")]
         self.corpus = papers["corpus_id"].astype(int).tolist()
+        self.reference_count = papers["reference_count"].fillna(0).astype(int).tolist()
         self.index = self._build_index()
         self.matcher = Matcher(papers["title"].fillna("") + " " + papers["abstract"].fillna(""))
         self.year_array = papers["year"].fillna(-1).to_numpy(np.int64)
@@ -241,7 +242,7 @@ class _Catalogue:
         if name == "year":
             return self.year[i]
         if name == "referenceCount":
-            return self.refs.degree(i)
+            return self.reference_count[i]
         if name == "citationCount":
             return self.cites.degree(i)
         if name == "influentialCitationCount":
@@ -314,6 +315,18 @@ class _Catalogue:
             elif name == "isInfluential":
                 out[name] = bool(self.influential[edge])
         out[key] = self.paper(paper, fields)
+        return out
+
+
+    def unresolved(self, i: int, j: int, fields: "FieldSpec") -> dict:
+        """The j-th reference of paper i that S2 could not resolve: no paperId, a title, nothing else."""
+        nested = {"paperId": None}
+        for name in fields.top:
+            if name != "paperId":
+                nested[name] = (f"Unpublished manuscript {j + 1} cited in {self.title[i]}" if name == "title"
+                                else [] if name == "authors" else None)
+        out = {name: ([] if name != "isInfluential" else False) for name in fields.edge}
+        out["citedPaper"] = nested
         return out
 
 
@@ -550,13 +563,20 @@ class LocalS2Server:
             raise _bad(f"'limit' must be <= {MAX_LIMIT}")
         if offset + limit > self.max_offset:
             raise _bad(f"The sum of offset and limit must be < {self.max_offset + 1}")
-        adjacency = self.catalogue.refs if kind == "references" else self.catalogue.cites
+        cat = self.catalogue
+        adjacency = cat.refs if kind == "references" else cat.cites
+        # a reference list ends with the references S2 could not resolve (paperId null), as on the real service
+        total = cat.reference_count[i] if kind == "references" else adjacency.degree(i)
         edges, others = adjacency.page(i, offset, limit)
         key = "citedPaper" if kind == "references" else "citingPaper"
         out = {"offset": offset}
-        if offset + limit < adjacency.degree(i):
+        if offset + limit < total:
             out["next"] = offset + limit
-        out["data"] = [self.catalogue.edge(int(e), int(j), fields, key) for e, j in zip(edges, others)]
+        data = [cat.edge(int(e), int(j), fields, key) for e, j in zip(edges, others)]
+        first_unresolved = max(offset, adjacency.degree(i)) - adjacency.degree(i)
+        last_unresolved = min(offset + limit, total) - adjacency.degree(i)
+        data += [cat.unresolved(i, j, fields) for j in range(first_unresolved, last_unresolved)]
+        out["data"] = data
         return out
 
     def _matching(self, params) -> np.ndarray:

@@ -18,7 +18,9 @@ Model
   ``N_b(u)`` papers with probability proportional to its fitness ``w_v`` (log-normal, a few "landmark"
   papers much fitter, so that citation counts are skewed and, for large literatures, exceed the 9,999 cap).
   A few late "survey" papers instead cite a uniform sample without replacement of all earlier papers, with
-  more than 1,000 references each (pagination). Duplicate draws of the same pair are dropped.
+  more than 1,000 references each (pagination). Duplicate draws of the same pair are dropped. A further
+  ``unresolved_rate`` of references is counted in ``reference_count`` (and served with ``paperId: null``)
+  but has no cited paper, as on S2.
 * **Truth.** ``truth["mixing"][A][B]`` is the expected share of field-A references that go to field-B papers
   under fractional counting (an edge u→v adds ``1/(k_u k_v)`` to every (A ∈ L_u, B ∈ L_v) pair), conditional
   on the generated papers and reference counts:
@@ -95,6 +97,9 @@ class SynthParams:
     """fraction of field papers that carry a second field label."""
     null_year_rate: float = 0.02
     null_abstract_rate: float = 0.15
+    unresolved_rate: float = 0.1
+    """per resolved reference, the chance of one more reference S2 could not resolve to a paper: counted in
+    ``reference_count`` and served with ``paperId: null``, but absent from the citations table."""
     pool_saturation: int = 200
     """a field is fully citable once it has this many papers; before, its citation probability is scaled down."""
     n_surveys: int = 3
@@ -351,6 +356,7 @@ def _label_matrix(true_fields: pd.Series) -> np.ndarray:
 
 def _papers_table(labels, year, citing, cited, params, rng) -> pd.DataFrame:
     n = len(labels)
+    resolved = np.bincount(citing, minlength=n)
     names = [tuple(FIELDS[j] for j in np.flatnonzero(row[:3])) for row in labels]
     titles, abstracts = make_texts(names, rng=rng)
     paper_ids = [hashlib.sha1(f"synthetic-s2:{params.seed}:{i}".encode()).hexdigest() for i in range(n)]
@@ -378,7 +384,7 @@ def _papers_table(labels, year, citing, cited, params, rng) -> pd.DataFrame:
         "publication_date": pd.array(date, dtype="string"),
         "external_ids": pd.array(external, dtype="string"),
         "fields_of_study": pd.array(fos, dtype="string"),
-        "reference_count": pd.array(np.bincount(citing, minlength=n), dtype="Int64"),
+        "reference_count": pd.array(resolved + rng.binomial(resolved, params.unresolved_rate), dtype="Int64"),
         "citation_count": pd.array(np.bincount(cited, minlength=n), dtype="Int64"),
         "true_fields": pd.array(["|".join(x) if x else OTHER for x in names], dtype="string"),
         "corpus_id": corpus.astype(np.int64),
