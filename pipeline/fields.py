@@ -70,7 +70,7 @@ def label_papers(papers: pd.DataFrame, seeds: pd.DataFrame, *, fields: Sequence[
     :class:`UserError`.
     """
     names = [spec.name for spec in fields]
-    ids = pd.Index(papers["paper_id"])
+    ids = papers["paper_id"].astype("string")
     codes = np.zeros((len(papers), len(fields)), dtype=np.int64)
     text = _title_and_abstract(papers)
     for column, spec in enumerate(fields):
@@ -89,7 +89,7 @@ def label_papers(papers: pd.DataFrame, seeds: pd.DataFrame, *, fields: Sequence[
         overridden, forced_other = overridden[:, :-1], overridden[:, -1]
         clash = forced_other & overridden.any(axis=1)
         if clash.any():
-            raise UserError(f"overrides give paper {ids[np.argmax(clash)]} both {OTHER!r} and a field: keep one")
+            raise UserError(f"overrides give paper {ids.iloc[np.argmax(clash)]} both {OTHER!r} and a field: keep one")
         touched = overridden.any(axis=1) | forced_other
         codes[touched] = _NONE
         codes[overridden] = _OVERRIDE
@@ -123,15 +123,13 @@ def _first_matching_rule(text: pd.Series, rules: dict[str, str]) -> np.ndarray:
     return code
 
 
-def _membership(ids: pd.Index, table: pd.DataFrame, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def _membership(ids: pd.Series, table: pd.DataFrame, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Boolean (papers × names): ``table`` (``paper_id``, ``field``) lists the paper under that name; and the
-    rows of ``table`` that matched no paper (their ``field`` is in ``names``, their ``paper_id`` is unknown)."""
-    member = np.zeros((len(ids), len(names)), dtype=bool)
-    column = pd.Index(names).get_indexer(table["field"].astype("string"))
-    row = ids.get_indexer(table["paper_id"].astype("string"))
-    keep = (column >= 0) & (row >= 0)
-    member[row[keep], column[keep]] = True
-    return member, (column >= 0) & (row < 0)
+    rows of ``table`` under one of ``names`` whose ``paper_id`` is not among ``ids``."""
+    listed_ids, listed_fields = table["paper_id"].astype("string"), table["field"].astype("string").fillna("")
+    member = np.column_stack([ids.isin(listed_ids[listed_fields == name]).to_numpy(dtype=bool) for name in names])
+    stray = (listed_fields.isin(names) & ~listed_ids.isin(ids)).to_numpy(dtype=bool)
+    return member.reshape(len(ids), len(names)), stray
 
 
 def _label_strings(codes: np.ndarray, forced_other: np.ndarray, fields: Sequence[FieldSpec]):

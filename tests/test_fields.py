@@ -115,3 +115,8 @@ def test_labels_table_keeps_paper_order_and_columns():
     table = label_papers(papers(("z", "x", None), ("a", "BLEU", None)), seeds(), fields=FIELDS)
     assert list(table.columns) == ["paper_id", "labels", "reasons"]
     assert table["paper_id"].tolist() == ["z", "a"]
+
+
+def test_repeated_paper_rows_are_labelled_alike():
+    table = label_papers(papers(("p", "x", None), ("p", "x", None)), seeds(("metrics", "p")), fields=FIELDS)
+    assert table["labels"].tolist() == ["metrics", "metrics"]
