@@ -338,6 +338,7 @@ def draw_figures(results: StudyResults, *, directory: Path) -> dict[str, dict[st
 
 def run_figures(ctx: Context, args=None) -> None:
     """Draw the figures from the run's tables and write report.md next to them."""
+    plt.switch_backend("agg")  # files only: never open a window, work without a display
     results = load_results(ctx.paths, fields=ctx.config.field_names)
     saved = draw_figures(results, directory=ctx.paths.figures)
     report = write_report(results, figures={CAPTIONS[name]: files["png"].name for name, files in saved.items()},

@@ -11,13 +11,9 @@ from contextlib import contextmanager
 from itertools import cycle
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
 
-matplotlib.use("Agg")  # figures are files; never open a window (and work on machines without a display)
-
-import matplotlib.pyplot as plt  # noqa: E402
-
-from pipeline import OTHER  # noqa: E402
+from pipeline import OTHER
 
 DPI = 150
 """Pixels per inch of the PNG copies: a figure of w × h inches is exactly (w·DPI) × (h·DPI) pixels."""

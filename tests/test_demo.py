@@ -1,0 +1,105 @@
+"""The offline demo end to end, and `run`'s skipping of stages whose inputs have not changed."""
+
+import dataclasses
+
+import pytest
+from PIL import Image
+
+from figure_fixtures import build_run, shared_demo_run
+from pipeline.cli import main
+from pipeline.config import load_config
+from pipeline.context import Context
+from pipeline.demo import DEMO_CONFIG
+from pipeline.figures import FIGURES, SIZES
+from pipeline.manifest import read_manifest
+from pipeline.paths import REPO_ROOT
+from pipeline.stages import STAGES, _record, is_current, run_all
+from pipeline.style import DPI
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    return shared_demo_run(tmp_path_factory)
+
+
+def test_demo_draws_every_figure_as_a_png_of_its_size_and_a_pdf(demo):
+    paths, _, _ = demo
+    for name in FIGURES:
+        with Image.open(paths.figures / f"{name}.png") as image:
+            assert image.format == "PNG"
+            assert image.size == (round(SIZES[name][0] * DPI), round(SIZES[name][1] * DPI))
+            assert len(set(image.convert("L").get_flattened_data())) > 10, f"{name} looks blank"
+        assert (paths.figures / f"{name}.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_demo_writes_a_synthetic_report_linking_every_figure(demo):
+    paths, _, _ = demo
+    report = paths.report.read_text(encoding="utf-8")
+    assert report.startswith("# SYNTHETIC · Cross-field citations")
+    assert all(f"({name}.png)" in report for name in FIGURES)
+    manifest = read_manifest(paths.manifest)
+    assert manifest["synthetic"] is True and manifest["synthetic_truth"]["mixing"]
+    assert manifest["fetch"]["requests"]["total"] > 0 and manifest["fetch"]["source"].startswith("http://127.0.0.1:")
+    assert set(manifest["stages"]) == {"fetch", "analyze", "figures"}
+
+
+def test_demo_leaves_the_real_outputs_alone(demo):
+    _, before, after = demo
+    assert before == after
+
+
+def test_rerun_of_an_unchanged_study_makes_no_requests_and_redraws_nothing(demo):
+    from pipeline.localapi import DEMO_PARAMS
+    from pipeline.localapi.server import LocalS2Server
+    from pipeline.localapi.synth import generate
+
+    paths, _, _ = demo
+    report_written = paths.report.stat().st_mtime_ns
+    with LocalS2Server(generate(DEMO_PARAMS)) as server:
+        ctx = Context(config=load_config(DEMO_CONFIG), paths=paths, api_url=server.url, quiet=True)
+        assert run_all(ctx) == ["fetch"]
+        assert server.requests == []
+    assert paths.report.stat().st_mtime_ns == report_written
+
+
+def test_a_changed_input_table_makes_its_stages_stale(tmp_path):
+    paths = build_run(tmp_path)
+    ctx = Context(config=load_config(REPO_ROOT / "data" / "study.toml"), paths=paths, quiet=True)
+    analyze, figures = STAGES[1], STAGES[2]
+    for stage in (analyze, figures):
+        _record(stage, ctx)
+    assert not is_current(figures, ctx), "figures were never drawn: outputs missing"
+    for name in FIGURES:
+        (paths.figures / f"{name}.png").parent.mkdir(parents=True, exist_ok=True)
+        for ext in ("png", "pdf"):
+            (paths.figures / f"{name}.{ext}").touch()
+    paths.report.touch()
+    assert is_current(analyze, ctx) and is_current(figures, ctx)
+    paths.table("overlap.csv").write_text(paths.table("overlap.csv").read_text() + "\n")
+    assert is_current(analyze, ctx) and not is_current(figures, ctx)
+    other_config = dataclasses.replace(ctx.config, hash="0" * 16)
+    assert not is_current(analyze, dataclasses.replace(ctx, config=other_config))
+
+
+def test_unreachable_api_fails_fast_with_one_line_suggesting_demo(tmp_path, capsys):
+    code = main(["run", "--config", str(REPO_ROOT / "data" / "study.toml"), "--api-url", "http://127.0.0.1:9",
+                 "--out", str(tmp_path), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "unreachable" in err and "demo" in err
+
+
+def test_demo_report_headlines_equal_the_demo_analysis_tables(demo):
+    import pandas as pd
+
+    from test_report import SHARE, _field
+
+    paths, _, _ = demo
+    table = pd.read_csv(paths.table("cross_field.csv"), dtype={"year": str}).query("year == 'all'")
+    table = table.set_index(["citing_field", "cited_field"])
+    parsed = [SHARE.match(line).groups() for line in paths.report.read_text().splitlines() if SHARE.match(line)]
+    assert len(parsed) == 6
+    for value, citing, cited, low, high in parsed:
+        row = table.loc[(_field(citing), _field(cited))]
+        assert [float(value), float(low), float(high)] == [round(100 * x, 1) for x in (row.share, row.ci_low,
+                                                                                        row.ci_high)]
