@@ -16,7 +16,7 @@ from pipeline.localapi.server import FAULT_KINDS, Faults, LocalS2Server
 from pipeline.localapi.synth import SynthParams, generate
 from pipeline.tables import SCHEMAS
 
-YEARS = (2016, 2025)
+YEARS = (2019, 2025)
 # The queries of fetch_support.QUERIES as plain substring tests over title + abstract (lower-cased).
 MATCHES = {
     '"CometKiwi" | "MetricX"': lambda t: t.str.contains("cometkiwi") | t.str.contains("metricx"),

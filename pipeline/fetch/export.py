@@ -65,6 +65,7 @@ def export(ctx: Context, store: Store, stats: RequestStats) -> dict:
     fetch = {
         "source": ctx.api_url,
         "date": dt.date.today().isoformat(),
+        "fetched_between": list(store.fetch_dates()),
         "config_hash": config.hash,
         "store": str(ctx.paths.store),
         "seeds": {name: sum(1 for f, _, _ in seeds if f == name) for name in config.field_names},

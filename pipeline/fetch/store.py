@@ -101,6 +101,11 @@ class Store:
         with self.transaction() as db:
             db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
+    def fetch_dates(self) -> tuple[str, str] | tuple[None, None]:
+        """The first and last dates on which the papers and edges in the store were fetched."""
+        return self.db.execute("SELECT min(d), max(d) FROM (SELECT fetched_on AS d FROM papers "
+                               "UNION ALL SELECT fetched_on FROM edges)").fetchone()
+
     def sources(self) -> list[str]:
         """Distinct API base URLs the records in the store came from."""
         rows = self.db.execute("SELECT source FROM papers UNION SELECT source FROM edges "
