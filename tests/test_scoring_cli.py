@@ -89,6 +89,8 @@ def test_missing_pairs_file_and_missing_pairs_option_are_user_errors(tmp_path, c
     assert "not found" in capsys.readouterr().err
     assert score("--out", tmp_path) == 2
     assert "--pairs" in capsys.readouterr().err
+    assert score("--pairs", MQM, "--scorer", "longer", "--bootstrap", "0", "--out", tmp_path) == 2
+    assert "--bootstrap must be at least 1" in capsys.readouterr().err
 
 
 def test_download_offline_fails_with_one_line_and_exit_2(tmp_path, capsys, monkeypatch):

@@ -82,6 +82,8 @@ def run_score(ctx, args: argparse.Namespace) -> None:
         return
     if not args.pairs:
         raise UserError("score needs --pairs SOURCE (a file, or a NAME from `python -m pipeline score download`)")
+    if args.bootstrap < 1:
+        raise UserError(f"--bootstrap must be at least 1 (got {args.bootstrap}); 1000 is the usual choice")
     chosen_scorers = [scorers.make_scorer(spec) for spec in args.scorer]  # fail on a bad name before loading
     table = _load_all(args.pairs, ctx=ctx, fmt=args.format, hard_below=args.hard_below)
     out = ctx.paths.data / "scores"
