@@ -44,29 +44,35 @@ def _resolve(spec: str):
     return getattr(importlib.import_module(module), name)
 
 
-def _common_options() -> argparse.ArgumentParser:
+def _common_options(*, suppress_defaults: bool) -> argparse.ArgumentParser:
+    """The options every command takes. Given again after a subcommand, they must not reset (with their
+    defaults) what was given before it, hence ``suppress_defaults`` for the subcommands' copy."""
+    def default(value):
+        return argparse.SUPPRESS if suppress_defaults else value
+
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, default=None,
+    common.add_argument("--config", type=Path, default=default(None),
                         help="study config (default: data/study.toml; demo: data/demo.toml)")
-    common.add_argument("--api-url", default=REAL_API_URL,
-                        help="Semantic Scholar API base URL (default: %(default)s)")
-    common.add_argument("--out", type=Path, default=None,
+    common.add_argument("--api-url", default=default(REAL_API_URL),
+                        help=f"Semantic Scholar API base URL (default: {REAL_API_URL})")
+    common.add_argument("--out", type=Path, default=default(None),
                         help="root for everything the run writes: store, tables, figures, report, manifest "
                              "(default: the repository's data/ and figures/)")
     noise = common.add_mutually_exclusive_group()
-    noise.add_argument("-q", "--quiet", action="store_true", help="no progress bars, warnings only")
-    noise.add_argument("-v", "--verbose", action="store_true", help="debug logging and tracebacks")
+    noise.add_argument("-q", "--quiet", action="store_true", default=default(False), help="no progress bars, warnings only")
+    noise.add_argument("-v", "--verbose", action="store_true", default=default(False), help="debug logging and tracebacks")
     return common
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = _common_options()
     parser = argparse.ArgumentParser(
         prog="python -m pipeline",
         description="Rerun the reward-models-vs-metrics cross-citation study end to end "
                     "(with no command: run). See README.md.",
+        parents=[_common_options(suppress_defaults=False)],
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    common = _common_options(suppress_defaults=True)
     for name, (help_text, _, _, add_arguments) in COMMANDS.items():
         command = sub.add_parser(name, parents=[common], help=help_text, description=help_text)
         if add_arguments:
@@ -92,12 +98,9 @@ def make_context(args: argparse.Namespace, *, needs_config: bool = True) -> Cont
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not any(a in COMMANDS for a in argv) and not {"-h", "--help"} & set(argv):
-        argv.insert(0, "run")
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     _configure_logging(quiet=args.quiet, verbose=args.verbose)
+    args.command = args.command or "run"
     _, target, needs_config, _ = COMMANDS[args.command]
     try:
         ctx = make_context(args, needs_config=needs_config)

@@ -39,3 +39,22 @@ def test_bad_config_key_is_named(tmp_path, capsys):
 def test_no_command_means_run(tmp_path, capsys):
     assert main(["--config", str(tmp_path / "missing.toml")]) == 2
     assert "missing.toml" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [
+    ["-q", "--out", "OUT", "analyze"],
+    ["analyze", "-q", "--out", "OUT"],
+    ["-q", "analyze", "--out", "OUT"],
+])
+def test_common_options_work_before_and_after_the_command(argv, tmp_path):
+    from pipeline.cli import build_parser
+
+    args = build_parser().parse_args([str(tmp_path / "demo") if a == "OUT" else a for a in argv])
+    assert (args.command, args.quiet, args.out) == ("analyze", True, tmp_path / "demo")
+
+
+def test_option_value_named_like_a_command_still_means_run(tmp_path):
+    from pipeline.cli import build_parser
+
+    args = build_parser().parse_args(["--out", "demo", "-v"])
+    assert (args.command, str(args.out), args.verbose) == (None, "demo", True)
