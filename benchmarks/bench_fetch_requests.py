@@ -83,7 +83,8 @@ def main() -> None:
         citations = read_table(ctx.paths.tables, "citations")
         papers = read_table(ctx.paths.tables, "papers")
         S, P = seeds["paper_id"].nunique(), len(papers)
-        refs = citations.groupby("citing_id").size().reindex(seeds["paper_id"].unique(), fill_value=0)
+        # list length per seed = its referenceCount (resolved references + those S2 could not resolve)
+        refs = papers.set_index("paper_id")["reference_count"].reindex(seeds["paper_id"].unique()).fillna(0)
         pages = int(sum(max(1, math.ceil(n / 1000)) for n in refs))
         field_years = sum(1 for f in config.fields if f.queries) * (config.years[1] - config.years[0] + 1)
         bound = math.ceil(P / 500) + int(sum(math.ceil(n / 1000) for n in refs)) + field_years
@@ -98,7 +99,8 @@ def main() -> None:
 
     print(f"synthetic literature: {args.papers} papers, seed {args.seed}")
     print(f"study: S = {S} seeds ({len(explicit)} explicit ids + {len(config.fields)} fields' queries), "
-          f"P = {P} distinct papers, {len(citations)} references, {field_years} field-years")
+          f"P = {P} distinct papers, {int(refs.sum())} reference entries ({len(citations)} resolved), "
+          f"{field_years} field-years")
     print(f"fetcher requests: {requests['total']} total = {requests.get('paper/batch', 0)} batch + "
           f"{requests.get('paper/references', 0)} reference pages + {requests.get('paper/search/bulk', 0)} bulk "
           f"searches + {requests.get('synthetic/truth', 0)} truth   ({seconds:.1f} s)")
