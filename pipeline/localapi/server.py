@@ -39,6 +39,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import numpy as np
+import pandas as pd
 
 from pipeline.localapi.query import Matcher, QuerySyntaxError
 from pipeline.localapi.synth import Literature
@@ -145,15 +146,14 @@ class _Catalogue:
         self.n = len(papers)
         self.truth = literature.truth
         self.seed = literature.truth.get("params", {}).get("seed")
-        self.paper_id = papers["paper_id"].tolist()
-        self.title = papers["title"].tolist()
-        self.abstract = papers["abstract"].astype(object).where(papers["abstract"].notna(), None).tolist()
-        self.year = [None if y is None or y != y else int(y) for y in papers["year"].astype(object)
-                     .where(papers["year"].notna(), None)]
-        self.venue = papers["venue"].fillna("").tolist()
-        self.date = papers["publication_date"].astype(object).where(papers["publication_date"].notna(), None).tolist()
-        self.external = [json.loads(x) for x in papers["external_ids"].fillna("{}")]
-        self.fos = [x.split("|") if x else None for x in papers["fields_of_study"].fillna("")]
+        self.paper_id = _objects(papers["paper_id"])
+        self.title = _objects(papers["title"])
+        self.abstract = _objects(papers["abstract"])
+        self.year = _objects(papers["year"])
+        self.venue = _objects(papers["venue"].fillna(""))
+        self.date = _objects(papers["publication_date"])
+        self.external = [json.loads(x) for x in _objects(papers["external_ids"].fillna("{}"))]
+        self.fos = [x.split("|") if x else None for x in _objects(papers["fields_of_study"].fillna(""))]
         self.corpus = papers["corpus_id"].astype(int).tolist()
         self.reference_count = papers["reference_count"].fillna(0).astype(int).tolist()
         self.index = self._build_index()
@@ -161,12 +161,14 @@ class _Catalogue:
         self.year_array = papers["year"].fillna(-1).to_numpy(np.int64)
         self.fos_array = papers["fields_of_study"].fillna("").to_numpy(object)
         self.order_by_id = np.argsort(np.array(self.paper_id, dtype=object))
-        position = {pid: i for i, pid in enumerate(self.paper_id)}
+        position = pd.Index(self.paper_id)
         citations = literature.citations
-        citing = np.array([position[x] for x in citations["citing_id"]], np.int64)
-        cited = np.array([position[x] for x in citations["cited_id"]], np.int64)
+        citing = position.get_indexer(citations["citing_id"])
+        cited = position.get_indexer(citations["cited_id"])
         self.influential = citations["is_influential"].fillna(False).to_numpy(bool)
-        self.intents = [x.split("|") if x else [] for x in citations["intents"].fillna("")]
+        codes, kinds = pd.factorize(citations["intents"].fillna(""))
+        self.intent_codes = codes
+        self.intent_lists = [x.split("|") if x else [] for x in kinds]
         self.refs = _Adjacency(citing, cited, self.n)
         self.cites = _Adjacency(cited, citing, self.n)
         self.influential_count = np.bincount(cited[self.influential], minlength=self.n)
@@ -303,7 +305,7 @@ class _Catalogue:
 
     def edge(self, edge: int, paper: int, fields: "FieldSpec", key: str) -> dict:
         out = {}
-        intents = self.intents[edge]
+        intents = self.intent_lists[self.intent_codes[edge]]
         context = f"Building on {self.title[paper]}, we follow the same protocol." if intents else None
         for name in fields.edge:
             if name == "contexts":
@@ -328,6 +330,11 @@ class _Catalogue:
         out = {name: ([] if name != "isInfluential" else False) for name in fields.edge}
         out["citedPaper"] = nested
         return out
+
+
+def _objects(column: pd.Series) -> list:
+    """A column as a list of Python values, None for missing (fast for Arrow-backed strings)."""
+    return column.astype(object).where(column.notna(), None).tolist()
 
 
 class _Adjacency:

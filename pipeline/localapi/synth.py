@@ -17,8 +17,9 @@ Model
   labelled ``b``: young fields cannot be cited before they exist), and then a cited paper among those
   ``N_b(u)`` papers with probability proportional to its fitness ``w_v`` (log-normal, a few "landmark"
   papers much fitter, so that citation counts are skewed and, for large literatures, exceed the 9,999 cap).
-  A few late "survey" papers instead cite a uniform sample without replacement of all earlier papers, with
-  more than 1,000 references each (pagination). Duplicate draws of the same pair are dropped. A further
+  A few late "survey" papers (one per study field in turn) have more than 1,000 references each (pagination);
+  they pick roles and cited fields the same way, then cite a uniform sample without replacement of each cited
+  field's earlier papers (overflowing into ``other`` when a field has too few). Duplicate draws of the same pair are dropped. A further
   ``unresolved_rate`` of references is counted in ``reference_count`` (and served with ``paperId: null``)
   but has no cited paper, as on S2.
 * **Truth.** ``truth["mixing"][A][B]`` is the expected share of field-A references that go to field-B papers
@@ -29,9 +30,12 @@ Model
 
   with ``f_u[A] = [A ∈ L_u] / k_u`` and ``q_u[B]`` the expected fractional mass a single reference of u puts
   on B: ``q_u = Σ_a f_u[a] · P_u[a] · K_u`` where ``K_u[b, B] = Σ_{v<u, b∈L_v} w_v f_v[B] / Σ_{v<u, b∈L_v} w_v``
-  (for surveys, ``q_u`` = mean of ``f_v`` over earlier papers). Because ``n_u`` and the denominators are fixed
-  given the papers, the realised fractional shares are unbiased for ``truth`` — exactly, up to the dropped
-  duplicate draws (``truth["duplicate_draws"]``, well under 1% of draws at the default sizes). Bridge papers
+  (for a survey, ``q_u[B] = Σ_b m_b · mean_{v<u, b∈L_v} f_v[B] / Σ_b m_b`` given its ``m_b`` references
+  to field b). Because ``n_u`` and the denominators are fixed
+  given the papers, the realised fractional shares are unbiased for ``truth``. A draw repeating an earlier
+  (citing, cited) pair is redrawn from the same pool, which keeps every paper's number of references into each
+  field (labels are independent of fitness within a pool, so the pool's expected label mix is unchanged);
+  the few repeats left in tiny pools are dropped (``truth["duplicate_draws"]``). Bridge papers
   therefore make ``truth["mixing"]`` differ slightly from the planted ``params["mixing"]``; use
   :func:`expected_mixing` for the truth over a subset of citing papers (e.g. the seeds a run fetched).
 """
@@ -100,7 +104,7 @@ class SynthParams:
     unresolved_rate: float = 0.1
     """per resolved reference, the chance of one more reference S2 could not resolve to a paper: counted in
     ``reference_count`` and served with ``paperId: null``, but absent from the citations table."""
-    pool_saturation: int = 200
+    pool_saturation: int = 100
     """a field is fully citable once it has this many papers; before, its citation probability is scaled down."""
     n_surveys: int = 3
     """late papers citing > 1,000 earlier papers (when the literature has more than 2,500 papers)."""
@@ -162,22 +166,25 @@ def generate(params: SynthParams) -> Literature:
     labels = _labels(primary, params.bridge_rate, rng)
     fitness = _fitness(labels, params, rng)
 
-    n_refs, surveys = _reference_counts(year, params, rng)
+    n_refs, surveys = _reference_counts(year, primary, params, rng)
     pools = _Pools(labels, fitness)
     cite_probs = _cited_field_probs(mixing, pools, params.pool_saturation, n)     # (n, 4, 4)
     counts = n_refs.copy()
     counts[surveys] = 0                                              # surveys are drawn separately
     citing, cited = _draw_references(labels, counts, cite_probs, pools, rng)
-    citing_s, cited_s = _survey_references(surveys, n_refs, rng)
+    citing_s, cited_s, survey_q = _survey_references(surveys, n_refs, labels, cite_probs, pools, rng)
     citing = np.concatenate([citing, citing_s])
     cited = np.concatenate([cited, cited_s])
     draws = len(citing)
-    key = np.unique(citing * n + cited)
+    keep = np.ones(draws, bool)
+    keep[_repeats(citing * n + cited)] = False
+    key = np.sort(citing[keep] * n + cited[keep])
     duplicates = draws - len(key)
-    citing, cited = (key // n).astype(np.int64), (key % n).astype(np.int64)
+    citing, cited = key // n, key % n
 
+    q = _expected_reference_field(labels, cite_probs, pools)
+    q[surveys] = survey_q
     frac = labels / labels.sum(1, keepdims=True)
-    q = _expected_reference_field(frac, cite_probs, pools, surveys)
     mass = np.bincount(citing, minlength=n)[:, None] * q             # realised counts n_u (after duplicates)
     papers = _papers_table(labels, year, citing, cited, params, rng)
     citations = _citations_table(papers["paper_id"].to_numpy(), citing, cited, labels, rng)
@@ -255,7 +262,7 @@ def _labels(primary, bridge_rate, rng):
 
 def _fitness(labels, params, rng):
     n = len(labels)
-    fitness = rng.lognormal(0.0, 0.8, n)
+    fitness = rng.lognormal(0.0, 0.6, n)
     others = np.flatnonzero(labels[:, -1])
     if params.n_landmarks and len(others) > 10 * params.n_landmarks:
         # early-ish `other` papers (20–40% through the ordering) become landmarks
@@ -265,7 +272,8 @@ def _fitness(labels, params, rng):
     return fitness
 
 
-def _reference_counts(year, params, rng):
+def _reference_counts(year, primary, params, rng):
+    """References per paper; surveys are among the latest 10% of papers, taking the study fields in turn."""
     n = len(year)
     # later papers cite more (about 2x over 25 years); negative binomial with dispersion 3
     trend = 1.0 + (year - year.min()) / max(1, year.max() - year.min())
@@ -274,19 +282,25 @@ def _reference_counts(year, params, rng):
     n_refs = np.minimum(n_refs, np.arange(n) // 4)                 # early papers cannot cite much
     surveys = np.empty(0, np.int64)
     if params.n_surveys and n > 2500:
-        surveys = n - 1 - rng.choice(n // 10, params.n_surveys, replace=False)
-        n_refs[surveys] = np.minimum(1001 + rng.integers(0, 500, params.n_surveys), surveys // 2)
+        late = np.arange(n - n // 10, n)
+        by_field = [rng.permutation(late[primary[late] == f]) for f in range(len(STUDY_FIELDS))]
+        picks = [by_field[k % len(by_field)][k // len(by_field)] for k in range(params.n_surveys)
+                 if k // len(by_field) < len(by_field[k % len(by_field)])]
+        surveys = np.array(sorted(picks), np.int64)
+        n_refs[surveys] = np.minimum(1001 + rng.integers(0, 500, len(surveys)), surveys // 2)
     return n_refs.astype(np.int64), surveys
 
 
 class _Pools:
-    """For each field b: the papers labelled b in rank order, and prefix sums of fitness (× label fractions)."""
+    """For each field b: the papers labelled b in rank order, and prefix sums of fitness, fitness × label
+    fractions, and label fractions."""
 
     def __init__(self, labels, fitness):
         frac = labels / labels.sum(1, keepdims=True)
         self.members = [np.flatnonzero(labels[:, b]) for b in range(labels.shape[1])]
         self.cum_w = [np.cumsum(fitness[m]) for m in self.members]
         self.cum_wf = [np.cumsum(fitness[m, None] * frac[m], axis=0) for m in self.members]
+        self.cum_f = [np.cumsum(frac[m], axis=0) for m in self.members]
 
     def size_before(self, b, ranks):
         """N_b(u): how many papers labelled b come before rank u."""
@@ -304,8 +318,13 @@ def _cited_field_probs(mixing, pools, saturation, n):
     return np.divide(probs, totals, out=np.zeros_like(probs), where=totals > 0)
 
 
-def _draw_references(labels, counts, probs, pools, rng):
-    """Citing/cited rank pairs, ``counts[u]`` draws for paper u (vectorised over all draws)."""
+def _draw_references(labels, counts, probs, pools, rng, *, rounds: int = 30):
+    """Citing/cited rank pairs, ``counts[u]`` draws for paper u (vectorised over all draws).
+
+    A draw that repeats an earlier (citing, cited) pair is redrawn from the same cited field's pool, so the
+    number of references of u into each field is kept (dropping repeats would bias small fields' shares down);
+    repeats left after ``rounds`` redraws (tiny pools) are dropped by the caller.
+    """
     n = len(labels)
     counts = np.where(probs.sum((1, 2)) > 0, counts, 0)
     citing = np.repeat(np.arange(n), counts)
@@ -313,29 +332,60 @@ def _draw_references(labels, counts, probs, pools, rng):
     k = labels.sum(1)
     pick = (rng.random(len(citing)) * k[citing]).astype(np.int64)
     role = np.argmax(np.cumsum(labels[citing], axis=1) > pick[:, None], axis=1)
-    # cited field: inverse CDF of P_u[role]
-    cdf = np.cumsum(probs[citing, role], axis=1)
-    target_field = np.minimum((cdf < rng.random(len(citing))[:, None] * cdf[:, -1:]).sum(1), len(FIELDS) - 1)
+    target_field = _sample_rows(probs[citing, role], rng)
     cited = np.empty(len(citing), np.int64)
-    for b in range(len(FIELDS)):
-        sel = np.flatnonzero(target_field == b)
-        size = pools.size_before(b, citing[sel])
-        total = pools.cum_w[b][size - 1]
-        pos = np.searchsorted(pools.cum_w[b], rng.random(len(sel)) * total, side="right")
-        cited[sel] = pools.members[b][np.minimum(pos, size - 1)]
+    todo = np.arange(len(citing))
+    for _ in range(rounds):
+        for b in range(len(FIELDS)):
+            sel = todo[target_field[todo] == b]
+            size = pools.size_before(b, citing[sel])
+            total = pools.cum_w[b][size - 1]
+            pos = np.searchsorted(pools.cum_w[b], rng.random(len(sel)) * total, side="right")
+            cited[sel] = pools.members[b][np.minimum(pos, size - 1)]
+        todo = _repeats(citing * n + cited)
+        if not len(todo):
+            break
     return citing, cited
 
 
-def _survey_references(surveys, n_refs, rng):
-    citing = np.repeat(surveys, n_refs[surveys])
-    cited = np.concatenate([rng.choice(s, n_refs[s], replace=False) for s in surveys]) if len(surveys) else \
-        np.empty(0, np.int64)
-    return citing.astype(np.int64), cited.astype(np.int64)
+def _repeats(keys: np.ndarray) -> np.ndarray:
+    """Positions of the keys that repeat an earlier one (in a stable order)."""
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    return np.sort(order[1:][sorted_keys[1:] == sorted_keys[:-1]])
 
 
-def _expected_reference_field(frac, probs, pools, surveys):
-    """q_u[B] = Σ_a f_u[a] Σ_b P_u[a, b] K_u[b, B] (surveys: mean f_v over earlier papers)."""
-    n = len(frac)
+def _sample_rows(probs: np.ndarray, rng) -> np.ndarray:
+    """One category per row of ``probs`` (rows sum to 1), by inverse CDF."""
+    cdf = np.cumsum(probs, axis=1)
+    return np.minimum((cdf < rng.random(len(probs))[:, None] * cdf[:, -1:]).sum(1), probs.shape[1] - 1)
+
+
+def _survey_references(surveys, n_refs, labels, probs, pools, rng):
+    """Survey references: roles and cited fields as for every paper, then for each cited field b a uniform
+    sample without replacement of ``m_b`` earlier papers of b; draws beyond a field's size go to ``other``
+    (surveys cite broadly). Also returns each survey's exact ``q_u`` given its ``m_b``."""
+    citing, cited, q = [], [], np.zeros((len(surveys), len(FIELDS)))
+    for k, u in enumerate(surveys):
+        roles = np.flatnonzero(labels[u])[rng.integers(0, labels[u].sum(), n_refs[u])]
+        wanted = np.bincount(_sample_rows(probs[u, roles], rng), minlength=len(FIELDS))
+        sizes = np.array([pools.size_before(b, u) for b in range(len(FIELDS))])
+        taken = np.minimum(wanted, sizes)
+        taken[-1] = min(sizes[-1], taken[-1] + (wanted - taken).sum())
+        mass = np.zeros(len(FIELDS))
+        for b in np.flatnonzero(taken):
+            cited.append(pools.members[b][rng.choice(sizes[b], taken[b], replace=False)])
+            citing.append(np.full(taken[b], u))
+            mass += taken[b] * pools.cum_f[b][sizes[b] - 1] / sizes[b]
+        q[k] = mass / max(mass.sum(), 1e-300)
+    empty = np.empty(0, np.int64)
+    return (np.concatenate(citing) if citing else empty), (np.concatenate(cited) if cited else empty), q
+
+
+def _expected_reference_field(labels, probs, pools):
+    """q_u[B] = Σ_a f_u[a] Σ_b P_u[a, b] K_u[b, B] (the module docstring's notation)."""
+    n = len(labels)
+    frac = labels / labels.sum(1, keepdims=True)
     ranks = np.arange(n)
     kernel = np.zeros((n, len(FIELDS), len(FIELDS)))                     # K_u[b, B]
     for b in range(len(FIELDS)):
@@ -343,11 +393,7 @@ def _expected_reference_field(frac, probs, pools, surveys):
         has = size > 0
         kernel[has, b, :] = pools.cum_wf[b][size[has] - 1] / pools.cum_w[b][size[has] - 1, None]
     role_mix = np.einsum("ua,uab->ub", frac, probs)                      # Σ_a f_u[a] P_u[a, b]
-    q = np.einsum("ub,ubB->uB", role_mix, kernel)
-    if len(surveys):
-        prefix = np.cumsum(frac, axis=0)
-        q[surveys] = prefix[surveys - 1] / surveys[:, None]
-    return q
+    return np.einsum("ub,ubB->uB", role_mix, kernel)
 
 
 def _label_matrix(true_fields: pd.Series) -> np.ndarray:
@@ -357,7 +403,8 @@ def _label_matrix(true_fields: pd.Series) -> np.ndarray:
 def _papers_table(labels, year, citing, cited, params, rng) -> pd.DataFrame:
     n = len(labels)
     resolved = np.bincount(citing, minlength=n)
-    names = [tuple(FIELDS[j] for j in np.flatnonzero(row[:3])) for row in labels]
+    combos = [tuple(f for k, f in enumerate(STUDY_FIELDS) if code >> k & 1) for code in range(8)]
+    names = [combos[code] for code in labels[:, :3] @ np.array([1, 2, 4])]
     titles, abstracts = make_texts(names, rng=rng)
     paper_ids = [hashlib.sha1(f"synthetic-s2:{params.seed}:{i}".encode()).hexdigest() for i in range(n)]
     corpus = 1_000 + rng.choice(300_000_000, n, replace=False)
@@ -401,17 +448,16 @@ def _external_ids(venue, year, corpus, params, rng) -> list[str]:
     month = rng.integers(1, 13, n)
     out = []
     for i in range(n):
-        ids = {}
+        ids = []
         if arxiv[i]:
-            ids["ArXiv"] = f"{year[i] % 100:02d}{month[i]:02d}.{10000 + i % 90000:05d}"
+            ids.append(f'"ArXiv": "{year[i] % 100:02d}{month[i]:02d}.{i:05d}"')
         acl = _ACL_VENUES.get(venue[i])
         if acl:
-            ids["ACL"] = f"{year[i]}.{acl}-main.{i}"
-            ids["DOI"] = f"10.18653/v1/{ids['ACL']}"
+            ids.append(f'"ACL": "{year[i]}.{acl}-main.{i}", "DOI": "10.18653/v1/{year[i]}.{acl}-main.{i}"')
         elif doi[i]:
-            ids["DOI"] = f"10.5555/synth.{corpus[i]}"
-        ids["CorpusId"] = int(corpus[i])
-        out.append(json.dumps(ids))
+            ids.append(f'"DOI": "10.5555/synth.{corpus[i]}"')
+        ids.append(f'"CorpusId": {corpus[i]}')
+        out.append("{" + ", ".join(ids) + "}")
     return out
 
 
