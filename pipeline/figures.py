@@ -21,8 +21,10 @@ import matplotlib.pyplot as plt
 import networkx as nx
 import numpy as np
 import pandas as pd
+from matplotlib import patheffects
 from matplotlib.colors import PowerNorm
 from matplotlib.lines import Line2D
+from matplotlib.ticker import NullFormatter
 
 from pipeline import OTHER
 from pipeline.context import Context
@@ -185,6 +187,8 @@ def obs_exp(results: StudyResults) -> plt.Figure:
         ax.axvline(1, color="black", linewidth=0.9, linestyle="--")
         ax.set_xscale("log")
         ax.set_xlim(floor, 10 ** span)
+        ax.xaxis.set_major_formatter(lambda x, _: f"{x:g}")  # 0.01, 0.1, 1, 10: plain numbers read faster
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_title(f"{field_label(citing)} papers cite …", loc="left")
         ax.set_xlabel("observed / expected (log scale)")
         ax.grid(axis="y", visible=False)
@@ -198,8 +202,8 @@ def obs_exp(results: StudyResults) -> plt.Figure:
     return fig
 
 
-def _short_title(text, *, width: int = 28) -> str:
-    """A paper title cut at its colon (``BLEU: a Method …`` → ``BLEU``) and wrapped to ``width``."""
+def _short_title(text, *, width: int = 34) -> str:
+    """A paper title cut at its colon (``BLEU: a Method …`` → ``BLEU``), at most two lines of ``width``."""
     head = textwrap.shorten(str(text).split(":")[0], width=2 * width, placeholder="…")
     return "\n".join(textwrap.wrap(head, width=width))
 
@@ -226,26 +230,13 @@ def network_nodes(results: StudyResults, *, seeds_per_field: int = 12, bridges: 
     return nodes.reset_index(drop=True)
 
 
-def _spread_out(candidates, position, *, dx: float = 0.22, dy: float = 0.07) -> list:
-    """The candidates (in order) whose label would not overlap an earlier one's: a greedy pick keeping labels at
-    least ``dx`` of the layout's width apart horizontally or ``dy`` of its height vertically."""
-    xy = np.array(list(position.values()))
-    width, height = np.ptp(xy, axis=0) + 1e-9
-    kept = []
-    for pid in candidates:
-        x, y = position[pid]
-        if all(abs(x - position[k][0]) > dx * width or abs(y - position[k][1]) > dy * height for k in kept):
-            kept.append(pid)
-    return kept
-
-
 def network(results: StudyResults, *, seeds_per_field: int = 12, bridges: int = 15, labelled: int = 12,
             seed: int = 0) -> plt.Figure:
     """Seed and bridge papers with the citations among them; isolated nodes are dropped.
 
     Layout: a force-directed (Fruchterman–Reingold) layout started from one cluster per field around a circle,
     bridges in the middle (``seed`` fixes it). Node area ∝ citations; the ``labelled`` most-cited nodes get a
-    short title.
+    number, keyed to their short titles in a panel beside the map (titles over a map hide its nodes).
     """
     nodes = network_nodes(results, seeds_per_field=seeds_per_field, bridges=bridges)
     edges = results.citations[results.citations.citing_id.isin(nodes.paper_id)
@@ -255,8 +246,10 @@ def network(results: StudyResults, *, seeds_per_field: int = 12, bridges: int = 
     graph.add_edges_from(zip(edges.citing_id, edges.cited_id))
     nodes = nodes[nodes.paper_id.isin(graph.nodes)].set_index("paper_id")
     colours = field_colours(results.fields)
-    fig, ax = plt.subplots(figsize=SIZES["network"], layout="constrained")
+    fig, (ax, key) = plt.subplots(1, 2, figsize=SIZES["network"], layout="constrained",
+                                  gridspec_kw={"width_ratios": [2.6, 1]})
     ax.set_axis_off()
+    key.set_axis_off()
     if nodes.empty:
         ax.text(0.5, 0.5, "no citations among the seed and bridge papers", ha="center", va="center")
         return fig
@@ -280,12 +273,15 @@ def network(results: StudyResults, *, seeds_per_field: int = 12, bridges: int = 
         xy = np.array([position[p] for p in subset.index])
         ax.scatter(xy[:, 0], xy[:, 1], s=size[subset.index], c=[colours.get(f, colours[OTHER]) for f in subset.field],
                    marker=marker, edgecolors="black" if kind == "bridge" else "white", linewidths=1.0, zorder=3)
-    for pid in _spread_out(nodes.citations.nlargest(labelled).index, position):
-        x, y = position[pid]
-        ax.annotate(_short_title(nodes.title[pid]), (x, y), xytext=(0, np.sqrt(size[pid]) / 2 + 2),
-                    textcoords="offset points",
-                    ha="center", va="bottom", fontsize=7.5, zorder=4,
-                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.6})
+    outline = [patheffects.withStroke(linewidth=2.5, foreground="white")]
+    entries = []
+    for number, pid in enumerate(nodes.citations.nlargest(labelled).index, start=1):
+        offset = np.sqrt(size[pid]) / 2 * 0.75
+        ax.annotate(str(number), position[pid], xytext=(offset, offset), textcoords="offset points", fontsize=8.5,
+                    fontweight="bold", zorder=4, path_effects=outline)
+        entries.append(f"{number:>2}  {_short_title(nodes.title[pid])}".replace("\n", "\n     "))
+    key.text(0, 1, "Most-cited papers\n\n" + "\n".join(entries), va="top", ha="left", fontsize=8,
+             linespacing=1.35, transform=key.transAxes)
     handles = [Line2D([], [], marker="o", linestyle="", markersize=8, color=colours[f], label=field_label(f))
                for f in results.fields if f in set(nodes.field)]
     handles += [Line2D([], [], marker="o", linestyle="", markersize=8, color="white", markeredgecolor="black",
