@@ -11,8 +11,8 @@ paper ``j`` with label set ``L_j`` (``m = |L_j|``). The mixing matrix ``M`` (K �
 From ``M``: shares ``s_AB = M_AB / Σ_B' M_AB'``; the normalised matrix ``e = M / ΣM`` with row sums ``a`` and
 column sums ``b`` (Newman 2003); observed/expected ``e_AB / (a_A · b_B) = s_AB / b_B`` (1 = random mixing, with
 ``expected_share = b_B``); the E-I index per field (Krackhardt & Stern 1988); attribute assortativity
-(Newman 2003). Confidence intervals: bootstrap over citing papers (Efron & Tibshirani 1993), stratified by citing
-year — see :func:`bootstrap_sums`.
+(Newman 2003). Confidence intervals: percentile bootstrap over citing papers (Efron & Tibshirani 1993) — see
+:func:`bootstrap_sums`.
 
 Internally, papers are integer codes and labels are bitmasks over the study fields (0 = ``other``); everything
 is a ``np.bincount`` or a small matrix product over those codes.
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 COUNTING = ("fractional", "whole")
 ANY_OTHER_FIELD = "any_other_field"
 NO_YEAR = -1
-"""Stratum code of citing papers without a publication year."""
+"""The year code of citing papers without a publication year."""
 
 
 @dataclass(frozen=True)
@@ -260,7 +260,7 @@ class CitingProfiles:
     """
 
     n_labels: int
-    stratum: np.ndarray
+    year: np.ndarray
     """Citing year per type (``NO_YEAR`` when unknown)."""
     count: np.ndarray
     features: np.ndarray
@@ -273,10 +273,10 @@ def citing_profiles(data: CitationData, *, counting: str = "fractional") -> Citi
     refs = np.bincount(local.reshape(-1) * n_sets + data.mask_code[data.cited],
                        minlength=len(citers) * n_sets).reshape(len(citers), n_sets)
     years = data.papers["year"].to_numpy(dtype=np.float64, na_value=np.nan)[citers]
-    stratum = np.where(np.isnan(years), NO_YEAR, years).astype(np.int64)
-    key = np.column_stack([stratum, data.mask_code[citers], refs])
+    year = np.where(np.isnan(years), NO_YEAR, years).astype(np.int64)
+    key = np.column_stack([year, data.mask_code[citers], refs])
     types, count = _distinct_rows(key)
-    stratum, citing_set, refs = types[:, 0], types[:, 1], types[:, 2:].astype(np.float64)
+    year, citing_set, refs = types[:, 0], types[:, 1], types[:, 2:].astype(np.float64)
 
     n_labels = data.n_fields + 1
     weights = label_weights(data.masks, n_fields=data.n_fields, counting=counting)
@@ -292,7 +292,7 @@ def citing_profiles(data: CitationData, *, counting: str = "fractional") -> Citi
         v * other_study_field,
         v,
     ])
-    return CitingProfiles(n_labels=n_labels, stratum=stratum, count=count, features=features)
+    return CitingProfiles(n_labels=n_labels, year=year, count=count, features=features)
 
 
 def _distinct_rows(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -308,44 +308,44 @@ def _distinct_rows(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @dataclass(frozen=True)
-class StratumSums:
-    """Feature sums per citing-year stratum: ``point`` (strata × features) and ``resampled``
-    (strata × resamples × features); the "all years" sums are the sums over strata."""
+class YearSums:
+    """Feature sums per citing year (``NO_YEAR`` included): ``point`` (years × features) and ``resampled``
+    (years × resamples × features); the all-years sums are the sums over years."""
 
     n_labels: int
-    strata: np.ndarray
+    years: np.ndarray
     point: np.ndarray
     resampled: np.ndarray
     level: float
 
 
 def bootstrap_sums(profiles: CitingProfiles, *, params: BootstrapParams = BootstrapParams(),
-                   quiet: bool = True) -> StratumSums:
-    """Point and bootstrap feature sums per citing-year stratum.
+                   quiet: bool = True) -> YearSums:
+    """Point and bootstrap feature sums per citing year.
 
-    Resampling unit: the citing paper (its references move with it), drawn with replacement within its citing-year
-    stratum — a stratified nonparametric bootstrap (Efron & Tibshirani 1993, §8.5; Davison & Hinkley 1997, §3.2),
-    so per-year and all-years intervals come from the same resamples. Drawing ``n_s`` papers uniformly from a
-    stratum of ``n_s`` papers gives each paper type a Multinomial(n_s, c_t / n_s) count, so each resample is one
-    multinomial draw over the stratum's types and one matrix product with their features (``max_cells`` bounds
-    the draws held at once). Seeded by ``params.seed``: the same input gives the same intervals.
+    Nonparametric bootstrap (Efron & Tibshirani 1993, ch. 6 and 13) with the citing paper as the resampling unit
+    (its references move with it): each resample draws n papers with replacement from the n citing papers. The
+    all-years statistics use the whole resample, a year's statistics the resampled papers of that year (whose
+    number varies between resamples, as it would between samples). Drawing n papers uniformly gives each paper
+    type (:class:`CitingProfiles`) a Multinomial(n, c_t / n) count, so a resample is one multinomial draw over
+    the types and, per year, one matrix product of the draws with the types' features — no loop over papers or
+    edges (``max_cells`` bounds the draws held at once). Seeded by ``params.seed``: same input, same intervals.
     """
     rng = np.random.default_rng(params.seed)
-    strata = np.unique(profiles.stratum)
-    n_features = profiles.features.shape[1]
-    point = np.zeros((len(strata), n_features))
-    resampled = np.zeros((len(strata), params.resamples, n_features))
-    for s, stratum in enumerate(tqdm(strata, desc="bootstrap (citing-year strata)", disable=quiet, leave=False)):
-        members = profiles.stratum == stratum
-        count, features = profiles.count[members], profiles.features[members]
-        point[s] = count @ features
+    order = np.argsort(profiles.year, kind="stable")
+    count, features = profiles.count[order], profiles.features[order]
+    years, starts = np.unique(profiles.year[order], return_index=True)
+    blocks = list(zip(starts, [*starts[1:], len(count)]))
+    point = np.array([count[lo:hi] @ features[lo:hi] for lo, hi in blocks]).reshape(len(years), features.shape[1])
+    resampled = np.zeros((len(years), params.resamples, features.shape[1]))
+    if len(count):
         chunk = max(1, params.max_cells // len(count))
-        for start in range(0, params.resamples, chunk):
+        for start in tqdm(range(0, params.resamples, chunk), desc="bootstrap", disable=quiet, leave=False):
             size = min(chunk, params.resamples - start)
             draws = rng.multinomial(int(count.sum()), count / count.sum(), size=size)
-            resampled[s, start:start + size] = draws @ features
-    return StratumSums(n_labels=profiles.n_labels, strata=strata, point=point, resampled=resampled,
-                       level=params.level)
+            for y, (lo, hi) in enumerate(blocks):
+                resampled[y, start:start + size] = draws[:, lo:hi] @ features[lo:hi]
+    return YearSums(n_labels=profiles.n_labels, years=years, point=point, resampled=resampled, level=params.level)
 
 
 def _split(sums: np.ndarray, n_labels: int) -> dict[str, np.ndarray]:
@@ -367,12 +367,12 @@ def _interval(samples: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray
     return low, high
 
 
-def cross_field_table(sums: StratumSums, *, fields: Sequence[str]) -> pd.DataFrame:
+def cross_field_table(sums: YearSums, *, fields: Sequence[str]) -> pd.DataFrame:
     """``cross_field.csv``: per year ("all", then each citing year) × citing field × cited field:
     ``citations`` (M_AB), ``share`` (s_AB), its bootstrap interval, ``expected_share`` (b_B), ``obs_exp``
     (e_AB / (a_A b_B)) and its interval. Citing papers without a year count in "all" only."""
     named = [("all", sums.point.sum(axis=0), sums.resampled.sum(axis=0))]
-    named += [(str(int(y)), sums.point[s], sums.resampled[s]) for s, y in enumerate(sums.strata) if y != NO_YEAR]
+    named += [(str(int(y)), sums.point[i], sums.resampled[i]) for i, y in enumerate(sums.years) if y != NO_YEAR]
     frames = []
     k = sums.n_labels
     for year, point, resampled in named:
@@ -390,7 +390,7 @@ def cross_field_table(sums: StratumSums, *, fields: Sequence[str]) -> pd.DataFra
     return pd.concat(frames, ignore_index=True)
 
 
-def overlap_table(sums: StratumSums, *, fields: Sequence[str]) -> pd.DataFrame:
+def overlap_table(sums: YearSums, *, fields: Sequence[str]) -> pd.DataFrame:
     """``overlap.csv``: paper-level overlap. For citing field A (whole membership: a multi-label paper is a paper
     of each of its fields) among its papers with ≥1 reference (``papers``), how many cite ≥1 paper labelled B
     (``citing_papers``), and the ``share`` = citing_papers / papers with its bootstrap interval; plus rows with

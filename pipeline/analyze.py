@@ -90,7 +90,7 @@ def run_analyze(ctx: Context, args: argparse.Namespace | None = None) -> dict:
         "assortativity_mixing": _number(analysis.assortativity(mixing)),
         "overlap_any_other_field": {name: _number(any_other[name]) for name in config.field_names},
         "bootstrap": {"resamples": params.resamples, "seed": params.seed, "level": params.level,
-                      "unit": "citing paper, stratified by citing year"},
+                      "unit": "citing paper"},
         "dropped": data.dropped,
         "warnings": warnings,
         "outputs": ["labels.parquet", *outputs, *GRAPH_FILES],

@@ -123,12 +123,12 @@ def test_bootstrap_intervals_bracket_the_estimate_and_are_reproducible(data):
     defined = first.dropna(subset=["share"])
     assert (defined["ci_low"] <= defined["share"] + 1e-12).all()
     assert (defined["share"] <= defined["ci_high"] + 1e-12).all()
-    # r papers b (→ a: m) and c (→ a: m, → d: other) resampled within their years: "all" r→m varies
+    # r papers b (→ a: m) and c (→ a: m, → d: other) are resampled: "all" r→m varies
     row = first[(first["year"] == "all") & (first["citing_field"] == "r") & (first["cited_field"] == "m")]
     assert row["ci_low"].item() < 0.75 <= row["ci_high"].item()
 
 
-def test_bootstrap_interval_of_a_two_paper_stratum_by_enumeration():
+def test_bootstrap_interval_of_two_citing_papers_by_enumeration():
     # one field, one year, two citing papers: p cites 1 own + 1 other, q cites 1 own; resampling 2 papers gives
     # share of own references 1/2 (pp), 2/3 (pq), 1 (qq) with probabilities 1/4, 1/2, 1/4
     papers = tiny_papers().iloc[:0]
