@@ -17,9 +17,10 @@ Model
   labelled ``b``: young fields cannot be cited before they exist), and then a cited paper among those
   ``N_b(u)`` papers with probability proportional to its fitness ``w_v`` (log-normal, a few "landmark"
   papers much fitter, so that citation counts are skewed and, for large literatures, exceed the 9,999 cap).
-  A few late "survey" papers (one per study field in turn) have more than 1,000 references each (pagination);
-  they pick roles and cited fields the same way, then cite a uniform sample without replacement of each cited
-  field's earlier papers (overflowing into ``other`` when a field has too few). Duplicate draws of the same pair are dropped. A further
+  A few late "survey" papers (one per study field in turn) list more than 1,000 references each (pagination):
+  roles and cited fields are drawn the same way and scaled down together until each cited field has enough
+  earlier papers; each field's part is a uniform sample without replacement of them; the rest of the list is
+  unresolved references. Duplicate draws of the same pair are dropped. A further
   ``unresolved_rate`` of references is counted in ``reference_count`` (and served with ``paperId: null``)
   but has no cited paper, as on S2.
 * **Truth.** ``truth["mixing"][A][B]`` is the expected share of field-A references that go to field-B papers
@@ -30,8 +31,8 @@ Model
 
   with ``f_u[A] = [A ∈ L_u] / k_u`` and ``q_u[B]`` the expected fractional mass a single reference of u puts
   on B: ``q_u = Σ_a f_u[a] · P_u[a] · K_u`` where ``K_u[b, B] = Σ_{v<u, b∈L_v} w_v f_v[B] / Σ_{v<u, b∈L_v} w_v``
-  (for a survey, ``q_u[B] = Σ_b m_b · mean_{v<u, b∈L_v} f_v[B] / Σ_b m_b`` given its ``m_b`` references
-  to field b). Because ``n_u`` and the denominators are fixed
+  (for a survey, ``q_u[B] = Σ_b m_b · mean_{v<u, b∈L_v} f_v[B] / Σ_b m_b`` given its ``m_b`` resolved
+  references to field b). Because ``n_u`` and the denominators are fixed
   given the papers, the realised fractional shares are unbiased for ``truth``. A draw repeating an earlier
   (citing, cited) pair is redrawn from the same pool, which keeps every paper's number of references into each
   field (labels are independent of fitness within a pool, so the pool's expected label mix is unchanged);
@@ -172,7 +173,8 @@ def generate(params: SynthParams) -> Literature:
     counts = n_refs.copy()
     counts[surveys] = 0                                              # surveys are drawn separately
     citing, cited = _draw_references(labels, counts, cite_probs, pools, rng)
-    citing_s, cited_s, survey_q = _survey_references(surveys, n_refs, labels, cite_probs, pools, rng)
+    citing_s, cited_s, survey_q, survey_unresolved = _survey_references(surveys, n_refs, labels, cite_probs,
+                                                                        pools, rng)
     citing = np.concatenate([citing, citing_s])
     cited = np.concatenate([cited, cited_s])
     draws = len(citing)
@@ -186,7 +188,9 @@ def generate(params: SynthParams) -> Literature:
     q[surveys] = survey_q
     frac = labels / labels.sum(1, keepdims=True)
     mass = np.bincount(citing, minlength=n)[:, None] * q             # realised counts n_u (after duplicates)
-    papers = _papers_table(labels, year, citing, cited, params, rng)
+    unresolved = np.zeros(n, np.int64)
+    unresolved[surveys] = survey_unresolved
+    papers = _papers_table(labels, year, citing, cited, unresolved, params, rng)
     citations = _citations_table(papers["paper_id"].to_numpy(), citing, cited, labels, rng)
     truth = {
         "synthetic": True,
@@ -362,24 +366,27 @@ def _sample_rows(probs: np.ndarray, rng) -> np.ndarray:
 
 
 def _survey_references(surveys, n_refs, labels, probs, pools, rng):
-    """Survey references: roles and cited fields as for every paper, then for each cited field b a uniform
-    sample without replacement of ``m_b`` earlier papers of b; draws beyond a field's size go to ``other``
-    (surveys cite broadly). Also returns each survey's exact ``q_u`` given its ``m_b``."""
-    citing, cited, q = [], [], np.zeros((len(surveys), len(FIELDS)))
+    """Survey references: ``n_refs[u]`` (> 1,000) roles and cited fields drawn as for every paper, scaled down
+    together until every cited field has enough earlier papers; each field's share is then a uniform sample
+    without replacement of its earlier papers, and the rest of the list is unresolved references (S2 lists them
+    too). Returns the edges, each survey's exact ``q_u`` given its field counts, and its unresolved count."""
+    citing, cited = [], []
+    q, unresolved = np.zeros((len(surveys), len(FIELDS))), np.zeros(len(surveys), np.int64)
     for k, u in enumerate(surveys):
         roles = np.flatnonzero(labels[u])[rng.integers(0, labels[u].sum(), n_refs[u])]
         wanted = np.bincount(_sample_rows(probs[u, roles], rng), minlength=len(FIELDS))
         sizes = np.array([pools.size_before(b, u) for b in range(len(FIELDS))])
-        taken = np.minimum(wanted, sizes)
-        taken[-1] = min(sizes[-1], taken[-1] + (wanted - taken).sum())
+        scale = min(1.0, *(sizes[wanted > 0] / wanted[wanted > 0]))
+        taken = np.floor(wanted * scale).astype(np.int64)
         mass = np.zeros(len(FIELDS))
         for b in np.flatnonzero(taken):
             cited.append(pools.members[b][rng.choice(sizes[b], taken[b], replace=False)])
             citing.append(np.full(taken[b], u))
             mass += taken[b] * pools.cum_f[b][sizes[b] - 1] / sizes[b]
         q[k] = mass / max(mass.sum(), 1e-300)
+        unresolved[k] = n_refs[u] - taken.sum()
     empty = np.empty(0, np.int64)
-    return (np.concatenate(citing) if citing else empty), (np.concatenate(cited) if cited else empty), q
+    return (np.concatenate(citing) if citing else empty), (np.concatenate(cited) if cited else empty), q, unresolved
 
 
 def _expected_reference_field(labels, probs, pools):
@@ -400,7 +407,7 @@ def _label_matrix(true_fields: pd.Series) -> np.ndarray:
     return np.stack([true_fields.str.split("|").map(lambda fs, f=f: f in fs).to_numpy(bool) for f in FIELDS], 1)
 
 
-def _papers_table(labels, year, citing, cited, params, rng) -> pd.DataFrame:
+def _papers_table(labels, year, citing, cited, unresolved, params, rng) -> pd.DataFrame:
     n = len(labels)
     resolved = np.bincount(citing, minlength=n)
     combos = [tuple(f for k, f in enumerate(STUDY_FIELDS) if code >> k & 1) for code in range(8)]
@@ -431,7 +438,8 @@ def _papers_table(labels, year, citing, cited, params, rng) -> pd.DataFrame:
         "publication_date": pd.array(date, dtype="string"),
         "external_ids": pd.array(external, dtype="string"),
         "fields_of_study": pd.array(fos, dtype="string"),
-        "reference_count": pd.array(resolved + rng.binomial(resolved, params.unresolved_rate), dtype="Int64"),
+        "reference_count": pd.array(resolved + unresolved + rng.binomial(resolved, params.unresolved_rate),
+                                    dtype="Int64"),
         "citation_count": pd.array(np.bincount(cited, minlength=n), dtype="Int64"),
         "true_fields": pd.array(["|".join(x) if x else OTHER for x in names], dtype="string"),
         "corpus_id": corpus.astype(np.int64),
