@@ -134,6 +134,11 @@ class ApiError(Exception):
         self.status, self.body = status, body
 
 
+def _unknown_route() -> ApiError:
+    """What the service's API gateway answers for a path it does not route."""
+    return ApiError(403, {"message": "Missing Authentication Token"})
+
+
 def _bad(message: str) -> ApiError:
     return ApiError(400, {"error": message})
 
@@ -507,7 +512,7 @@ class LocalS2Server:
         if path == "/synthetic/truth" and method == "GET":
             return 200, self.catalogue.truth
         if not path.startswith(API + "/"):
-            raise ApiError(404, {"message": "Missing Authentication Token"})
+            raise _unknown_route()
         rest = path[len(API):]
         if rest == "/paper/batch":
             if method != "POST":
@@ -527,7 +532,7 @@ class LocalS2Server:
                 if paper_path.endswith("/" + kind):
                     return 200, self._edges(unquote(paper_path[:-len(kind) - 1]), kind, params)
             return 200, self._paper(unquote(paper_path), params)
-        raise ApiError(404, {"message": "Missing Authentication Token"})
+        raise _unknown_route()
 
     def _paper(self, raw_id: str, params) -> dict:
         i = self._resolve(raw_id)                    # the real service answers 404 before checking fields
