@@ -20,9 +20,8 @@ Model
   A few late "survey" papers (one per study field in turn) list more than 1,000 references each (pagination):
   roles and cited fields are drawn the same way and scaled down together until each cited field has enough
   earlier papers; each field's part is a uniform sample without replacement of them; the rest of the list is
-  unresolved references. Duplicate draws of the same pair are dropped. A further
-  ``unresolved_rate`` of references is counted in ``reference_count`` (and served with ``paperId: null``)
-  but has no cited paper, as on S2.
+  unresolved references. A further ``unresolved_rate`` of references is counted in ``reference_count`` (and
+  served with ``paperId: null``) but has no cited paper, as on S2.
 * **Truth.** ``truth["mixing"][A][B]`` is the expected share of field-A references that go to field-B papers
   under fractional counting (an edge u→v adds ``1/(k_u k_v)`` to every (A ∈ L_u, B ∈ L_v) pair), conditional
   on the generated papers and reference counts:
@@ -32,13 +31,13 @@ Model
   with ``f_u[A] = [A ∈ L_u] / k_u`` and ``q_u[B]`` the expected fractional mass a single reference of u puts
   on B: ``q_u = Σ_a f_u[a] · P_u[a] · K_u`` where ``K_u[b, B] = Σ_{v<u, b∈L_v} w_v f_v[B] / Σ_{v<u, b∈L_v} w_v``
   (for a survey, ``q_u[B] = Σ_b m_b · mean_{v<u, b∈L_v} f_v[B] / Σ_b m_b`` given its ``m_b`` resolved
-  references to field b). Because ``n_u`` and the denominators are fixed
-  given the papers, the realised fractional shares are unbiased for ``truth``. A draw repeating an earlier
-  (citing, cited) pair is redrawn from the same pool, which keeps every paper's number of references into each
-  field (labels are independent of fitness within a pool, so the pool's expected label mix is unchanged);
-  the few repeats left in tiny pools are dropped (``truth["duplicate_draws"]``). Bridge papers
-  therefore make ``truth["mixing"]`` differ slightly from the planted ``params["mixing"]``; use
-  :func:`expected_mixing` for the truth over a subset of citing papers (e.g. the seeds a run fetched).
+  references to field b). Because ``n_u`` and the denominators are fixed given the papers, the realised
+  fractional shares are unbiased for ``truth``. A draw repeating an earlier (citing, cited) pair is redrawn
+  from the same pool, which keeps every paper's number of references into each field (labels are independent
+  of fitness within a pool, so the pool's expected label mix is unchanged); the few repeats left in tiny pools
+  are dropped (``truth["duplicate_draws"]``). Bridge papers, young fields' saturation and the surveys make
+  ``truth["mixing"]`` differ from the planted ``truth["planted_mixing"]`` (by a few points at 3,000 papers);
+  :func:`expected_mixing` gives the truth over a subset of citing papers (e.g. the seeds a run fetched).
 """
 
 from __future__ import annotations
