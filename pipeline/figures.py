@@ -69,7 +69,6 @@ def field_growth(results: StudyResults) -> plt.Figure:
     ax.set_ylabel("publications per year (papers)")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend(title="field", loc="upper left")
-    ax.set_title("Field growth", loc="left")
     return fig
 
 
@@ -137,7 +136,7 @@ def mixing_heatmap(results: StudyResults) -> plt.Figure:
     fig, ax = plt.subplots(figsize=SIZES["mixing_heatmap"], layout="constrained")
     cmap = plt.get_cmap("cividis")
     norm = PowerNorm(gamma=0.5, vmin=0, vmax=1)
-    image = ax.imshow(share.to_numpy(dtype=float), cmap=cmap, norm=norm)
+    image = ax.imshow(share.to_numpy(dtype=float), cmap=cmap, norm=norm, aspect="auto")
     for i in range(len(citing)):
         for j in range(len(cited)):
             value = share.iat[i, j]
@@ -154,7 +153,6 @@ def mixing_heatmap(results: StudyResults) -> plt.Figure:
     colourbar = fig.colorbar(image, ax=ax, shrink=0.85)
     colourbar.set_label("share of the citing field's references")
     colourbar.ax.yaxis.set_major_formatter(lambda x, _: f"{100 * x:.0f}%")
-    ax.set_title("Field mixing (all years)", loc="left")
     return fig
 
 
@@ -305,7 +303,7 @@ FIGURES = {
 TITLES = {
     "field_growth": "Publications per year per field",
     "reference_share_by_year": "Cross-field share of references over time",
-    "mixing_heatmap": "Where each field's references go",
+    "mixing_heatmap": "Where each field's references go (all years)",
     "obs_exp": "Cross-field citations against random mixing",
     "network": "Seed and bridge papers",
 }
