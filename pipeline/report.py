@@ -134,22 +134,22 @@ def headlines(results: StudyResults) -> list[Headline]:
                 continue
             b = field_label(cited)
             if (citing, cited) in overall.index:
-                row = overall.loc[(citing, cited)]
-                lines.append(Headline("share", citing, cited, row.share, row.ci_low, row.ci_high,
-                                      f"{_pct(row.share)} of {a} references go to {b} papers "
-                                      f"(95% CI {_pct(row.ci_low)}–{_pct(row.ci_high)})."))
+                lines.append(_headline("share", citing, cited, overall.loc[(citing, cited)],
+                                       f"{a} references go to {b} papers"))
             if (citing, cited) in overlap.index:
                 row = overlap.loc[(citing, cited)]
-                lines.append(Headline("overlap", citing, cited, row.share, row.ci_low, row.ci_high,
-                                      f"{_pct(row.share)} of {a} papers cite at least one {b} paper "
-                                      f"(95% CI {_pct(row.ci_low)}–{_pct(row.ci_high)}; "
-                                      f"{int(row.citing_papers):,} of {int(row.papers):,})."))
+                lines.append(_headline("overlap", citing, cited, row, f"{a} papers cite at least one {b} paper",
+                                       f"; {int(row.citing_papers):,} of {int(row.papers):,}"))
         if (citing, ANY_OTHER) in overlap.index:
-            row = overlap.loc[(citing, ANY_OTHER)]
-            lines.append(Headline("any_other", citing, ANY_OTHER, row.share, row.ci_low, row.ci_high,
-                                  f"{_pct(row.share)} of {a} papers cite at least one paper of another field "
-                                  f"(95% CI {_pct(row.ci_low)}–{_pct(row.ci_high)})."))
+            lines.append(_headline("any_other", citing, ANY_OTHER, overlap.loc[(citing, ANY_OTHER)],
+                                   f"{a} papers cite at least one paper of another study field"))
     return lines
+
+
+def _headline(kind: str, citing: str, cited: str, row, claim: str, detail: str = "") -> Headline:
+    """``x% of <claim> (95% CI low–high<detail>).`` from a table row with share, ci_low, ci_high."""
+    sentence = f"{_pct(row.share)} of {claim} (95% CI {_pct(row.ci_low)}–{_pct(row.ci_high)}{detail})."
+    return Headline(kind, citing, cited, row.share, row.ci_low, row.ci_high, sentence)
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
@@ -188,8 +188,8 @@ def _tables_section(results: StudyResults, *, top: int) -> list[str]:
                    lambda r: f"{_pct(r.share)} [{_pct(r.ci_low)}–{_pct(r.ci_high)}] (n={count(r.citations)})")
     obs_exp = _pivot(overall, fields, lambda r: f"{r.obs_exp:.2f} [{r.obs_exp_low:.2f}–{r.obs_exp_high:.2f}]")
     overlap = results.overlap[results.overlap.papers > 0]
-    overlap = overlap.assign(cited_field=overlap.cited_field.replace({ANY_OTHER: "any other"}))
-    overlap_table = _pivot(overlap, (*fields, "any other"),
+    overlap = overlap.assign(cited_field=overlap.cited_field.replace({ANY_OTHER: "any other study field"}))
+    overlap_table = _pivot(overlap, (*fields, "any other study field"),
                            lambda r: f"{_pct(r.share)} [{_pct(r.ci_low)}–{_pct(r.ci_high)}] "
                                      f"({int(r.citing_papers):,}/{int(r.papers):,})")
     bridges = results.bridges.head(top)
