@@ -58,7 +58,6 @@ log = logging.getLogger(__name__)
 
 STUDY_FIELDS = ("metrics", "reward_models", "llm_judge")
 FIELDS = (*STUDY_FIELDS, OTHER)
-INTENTS = ("background", "methodology", "result")
 
 DEFAULT_MIXING: dict[str, dict[str, float]] = {
     "metrics": {"metrics": 0.84, "reward_models": 0.01, "llm_judge": 0.01, "other": 0.14},
