@@ -7,6 +7,7 @@ Everything here is read back from the persisted outputs of the fetch and analysi
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -273,6 +274,8 @@ def _manifest_section(manifest: dict) -> list[str]:
 def render_report(results: StudyResults, *, figures: dict[str, str], study_name: str, top: int = 10) -> str:
     """The report as markdown. ``figures`` maps a caption to a PNG path relative to the report."""
     synthetic = results.synthetic
+    if synthetic:  # a demo config may already call itself synthetic: say it once, up front
+        study_name = re.sub(rf"^{SYNTHETIC}\W*", "", study_name) or study_name
     parts = [f"# {title(f'Cross-field citations: {study_name}', synthetic=synthetic)}", ""]
     if synthetic:
         params = results.manifest.get("synthetic_truth", {}).get("params", {})

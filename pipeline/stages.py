@@ -5,8 +5,8 @@ What "skip" means per stage:
 - **fetch** always runs: it is incremental by itself (it asks the API only for what the store lacks, so an
   unchanged study costs zero requests, and works offline once the store is complete) and re-exports its tables.
 - **analyze** and **figures** are skipped when their *fingerprint* equals the one recorded by their last
-  successful run and all their outputs exist. A fingerprint is the sha256 of the package version, the config hash
-  (fields, rules, seeds, overrides, counting …) and the bytes of every input file the stage reads. Fingerprints
+  successful run and all their outputs exist. A fingerprint is the sha256 of the package's source code, the config
+  hash (fields, rules, seeds, overrides, counting …) and the bytes of every input file the stage reads. Fingerprints
   live in the manifest under ``"stages"``. ``--force`` reruns every stage.
 
 So editing a labelling rule reruns analyze and figures with no network; rerunning an unchanged study makes zero
@@ -16,6 +16,7 @@ requests and redraws nothing.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import importlib
 import logging
@@ -63,9 +64,19 @@ STAGES = (
 )
 
 
+@functools.cache
+def code_hash() -> str:
+    """sha256 over the package's Python sources: a code change (an edited statistic, a new figure) is a change."""
+    digest = hashlib.sha256()
+    root = Path(pipeline.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def fingerprint(stage: Stage, ctx: Context) -> str:
-    """sha256 over the package version, the config hash and the bytes of the stage's input files."""
-    digest = hashlib.sha256(f"{stage.name}|{pipeline.__version__}|{ctx.config.hash}".encode())
+    """sha256 over the package's code, the config hash and the bytes of the stage's input files."""
+    digest = hashlib.sha256(f"{stage.name}|{code_hash()}|{ctx.config.hash}".encode())
     for path in stage.inputs(ctx.paths):
         digest.update(path.name.encode())
         with open(path, "rb") as handle:

@@ -69,9 +69,10 @@ def test_report_links_figures_and_states_the_manifest(report):
 
 def test_synthetic_marking_in_title_and_header_iff_synthetic(tmp_path, report):
     synthetic = render_report(load_results(build_run(tmp_path, synthetic=True), fields=FIELDS), figures={},
-                              study_name="Fixture study")
+                              study_name="SYNTHETIC demo: Fixture study")
     title, _, header = synthetic.splitlines()[:3]
-    assert title.startswith("# SYNTHETIC") and header.startswith("> **SYNTHETIC**")
+    assert title == "# SYNTHETIC · Cross-field citations: demo: Fixture study"
+    assert header.startswith("> **SYNTHETIC**")
     assert "SYNTHETIC" not in report
     assert report.splitlines()[0] == "# Cross-field citations: Fixture study"
 
