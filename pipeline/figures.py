@@ -286,7 +286,7 @@ def network(results: StudyResults, *, seeds_per_field: int = 12, bridges: int = 
                        label="seed paper"),
                 Line2D([], [], marker="D", linestyle="", markersize=7, color="white", markeredgecolor="black",
                        label="bridge paper (cited by ≥ 2 fields)")]
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, 1), fontsize=8.5)
+    key.legend(handles=handles, loc="lower left", fontsize=8.5)  # beside the map: never over its nodes
     ax.set_title(f"Seed and bridge papers: {len(nodes)} papers, {graph.number_of_edges()} citations "
                  f"(node area ∝ citation count)", loc="left", fontsize=10)
     ax.margins(0.08)
