@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -201,6 +202,10 @@ def _fault_sequence(literature, faults, n=30):
                 outcomes.append("timeout")
             except httpx.TransportError:
                 outcomes.append("dropped")
+        # A slow request is logged when its (late) response goes out, after the client gave up on it.
+        deadline = time.monotonic() + 5 * faults.slow_seconds
+        while len(s.requests) < n and time.monotonic() < deadline:
+            time.sleep(0.05)
         return outcomes, [(r.status, r.fault) for r in sorted(s.requests, key=lambda r: r.number)]
 
 
