@@ -62,7 +62,7 @@ def run_analyze(ctx: Context, args: argparse.Namespace | None = None) -> dict:
     for warning in warnings:
         log.warning("analyze: %s", warning)
 
-    params = _bootstrap_params(args)
+    params = bootstrap_params(args)
     sums = analysis.bootstrap_sums(analysis.citing_profiles(data, counting=config.counting), params=params,
                                    quiet=ctx.quiet)
     overlap = analysis.overlap_table(sums, fields=data.fields)
@@ -101,7 +101,7 @@ def run_analyze(ctx: Context, args: argparse.Namespace | None = None) -> dict:
     return section
 
 
-def _bootstrap_params(args: argparse.Namespace | None) -> analysis.BootstrapParams:
+def bootstrap_params(args: argparse.Namespace | None) -> analysis.BootstrapParams:
     defaults = analysis.BootstrapParams()
     resamples = getattr(args, "resamples", defaults.resamples)
     if resamples < 1:

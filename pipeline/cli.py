@@ -23,11 +23,12 @@ DEFAULT_CONFIG = REPO_ROOT / "data" / "study.toml"
 
 # command → (help, "module:function" taking (ctx, args), needs a study config, optional "module:add_arguments")
 COMMANDS = {
-    "run": ("the whole study: fetch → analyze → figures/report (default)", "pipeline.stages:run_all", True, None),
+    "run": ("the whole study: fetch → analyze → figures/report (default)", "pipeline.stages:run_all", True,
+            "pipeline.stages:add_arguments"),
     "fetch": ("fetch seeds, metadata and references from Semantic Scholar into the store and tables",
               "pipeline.fetch:run_fetch", True, None),
     "analyze": ("label fields, build the citation graph, compute cross-field statistics",
-                "pipeline.analyze:run_analyze", True, None),
+                "pipeline.analyze:run_analyze", True, "pipeline.analyze:add_arguments"),
     "figures": ("draw the figures and write report.md from the analysis tables", "pipeline.figures:run_figures",
                 True, None),
     "score": ("how often a metric or reward model prefers the human-preferred output",

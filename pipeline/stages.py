@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Callable
 
 import pipeline
+from pipeline.analyze import add_arguments as add_analyze_arguments
+from pipeline.analyze import bootstrap_params
 from pipeline.context import Context
 from pipeline.manifest import read_manifest, update_manifest
 from pipeline.paths import RunPaths
@@ -46,6 +48,8 @@ class Stage:
     outputs: Callable[[RunPaths], list[Path]]
     incremental: bool = False
     """Always run: the stage itself does only the missing work (fetch)."""
+    settings: Callable[[object], object] = lambda args: None
+    """The stage's command-line settings that change its outputs (part of the fingerprint)."""
 
 
 def _tables(*names: str) -> Callable[[RunPaths], list[Path]]:
@@ -57,7 +61,7 @@ STAGES = (
           incremental=True),
     Stage("analyze", "pipeline.analyze:run_analyze", inputs=_tables("papers.parquet", "citations.parquet",
                                                                     "seeds.parquet"),
-          outputs=_tables(*ANALYSIS_TABLES)),
+          outputs=_tables(*ANALYSIS_TABLES), settings=bootstrap_params),
     Stage("figures", "pipeline.figures:run_figures", inputs=_tables(*FETCH_TABLES, *ANALYSIS_TABLES),
           outputs=lambda paths: [paths.report, *(paths.figures / f"{n}.{ext}" for n in FIGURES
                                                  for ext in ("png", "pdf"))]),
@@ -74,9 +78,9 @@ def code_hash() -> str:
     return digest.hexdigest()
 
 
-def fingerprint(stage: Stage, ctx: Context) -> str:
-    """sha256 over the package's code, the config hash and the bytes of the stage's input files."""
-    digest = hashlib.sha256(f"{stage.name}|{code_hash()}|{ctx.config.hash}".encode())
+def fingerprint(stage: Stage, ctx: Context, args=None) -> str:
+    """sha256 over the package's code, the config hash, the stage's settings and the bytes of its input files."""
+    digest = hashlib.sha256(f"{stage.name}|{code_hash()}|{ctx.config.hash}|{stage.settings(args)!r}".encode())
     for path in stage.inputs(ctx.paths):
         digest.update(path.name.encode())
         with open(path, "rb") as handle:
@@ -85,17 +89,17 @@ def fingerprint(stage: Stage, ctx: Context) -> str:
     return digest.hexdigest()
 
 
-def is_current(stage: Stage, ctx: Context) -> bool:
+def is_current(stage: Stage, ctx: Context, args=None) -> bool:
     """Whether ``stage`` can be skipped: not incremental, outputs present, fingerprint as last recorded."""
     if stage.incremental or not all(p.exists() for p in stage.outputs(ctx.paths)):
         return False
     recorded = read_manifest(ctx.paths.manifest).get("stages", {}).get(stage.name, {})
-    return recorded.get("fingerprint") == fingerprint(stage, ctx)
+    return recorded.get("fingerprint") == fingerprint(stage, ctx, args)
 
 
-def _record(stage: Stage, ctx: Context) -> None:
+def _record(stage: Stage, ctx: Context, args=None) -> None:
     stages = read_manifest(ctx.paths.manifest).get("stages", {})
-    stages[stage.name] = {"fingerprint": fingerprint(stage, ctx),
+    stages[stage.name] = {"fingerprint": fingerprint(stage, ctx, args),
                           "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
     update_manifest(ctx.paths.manifest, stages=stages)
 
@@ -105,13 +109,13 @@ def run_all(ctx: Context, args=None) -> list[str]:
     force = bool(getattr(args, "force", False))
     ran = []
     for stage in STAGES:
-        if not force and is_current(stage, ctx):
+        if not force and is_current(stage, ctx, args):
             log.info("%s: inputs unchanged since the last run, skipped (--force redoes it)", stage.name)
             continue
         module, _, function = stage.run.partition(":")
         started = time.perf_counter()
         getattr(importlib.import_module(module), function)(ctx, args)
-        _record(stage, ctx)
+        _record(stage, ctx, args)
         ran.append(stage.name)
         log.info("%s: done in %.1f s", stage.name, time.perf_counter() - started)
     log.info("report: %s", ctx.paths.report)
@@ -119,4 +123,6 @@ def run_all(ctx: Context, args=None) -> list[str]:
 
 
 def add_arguments(parser) -> None:
+    """Options of ``run`` (and ``demo``): ``--force`` plus every stage's own options."""
     parser.add_argument("--force", action="store_true", help="rerun every stage even if its inputs are unchanged")
+    add_analyze_arguments(parser)

@@ -81,6 +81,18 @@ def test_a_changed_input_table_makes_its_stages_stale(tmp_path):
     assert not is_current(analyze, dataclasses.replace(ctx, config=other_config))
 
 
+def test_changed_analysis_options_make_analyze_stale(tmp_path):
+    from pipeline.cli import build_parser
+
+    paths = build_run(tmp_path)
+    ctx = Context(config=load_config(REPO_ROOT / "data" / "study.toml"), paths=paths, quiet=True)
+    analyze = STAGES[1]
+    _record(analyze, ctx, build_parser().parse_args(["run"]))
+    assert is_current(analyze, ctx, build_parser().parse_args(["run", "--force"]))
+    assert not is_current(analyze, ctx, build_parser().parse_args(["run", "--resamples", "200"]))
+    assert not is_current(analyze, ctx, build_parser().parse_args(["run", "--bootstrap-seed", "3"]))
+
+
 def test_unreachable_api_fails_fast_with_one_line_suggesting_demo(tmp_path, capsys):
     code = main(["run", "--config", str(REPO_ROOT / "data" / "study.toml"), "--api-url", "http://127.0.0.1:9",
                  "--out", str(tmp_path), "-q"])
