@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from pipeline.errors import UserError
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS papers (
@@ -42,6 +44,9 @@ CREATE TABLE IF NOT EXISTS search_totals (
     WITHOUT ROWID;
 """
 
+SCHEMA_VERSION = 1
+"""Bumped whenever SCHEMA changes incompatibly; kept in SQLite's ``user_version``."""
+
 PAPER_COLUMNS = ("paper_id", "title", "abstract", "year", "venue", "publication_date", "external_ids",
                  "fields_of_study", "reference_count", "citation_count")
 
@@ -65,9 +70,23 @@ class Store:
         self.source = source
         self.fetched_on = fetched_on
         self.db = sqlite3.connect(path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
+        try:
+            self._check_schema()
+            self.db.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.DatabaseError as exc:
+            raise UserError(f"the fetch store {path} is not a readable SQLite database ({exc}): "
+                            "delete it or choose another --out") from None
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _check_schema(self) -> None:
+        """A store written with another schema cannot be resumed: say so instead of failing on a column."""
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        tables = self.db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+        if tables and version != SCHEMA_VERSION:
+            raise UserError(f"the fetch store {self.path} has schema version {version}, this pipeline needs "
+                            f"{SCHEMA_VERSION}: delete it to fetch afresh, or choose another --out")
 
     def close(self) -> None:
         self.db.close()
