@@ -65,7 +65,23 @@ def _common_options(*, suppress_defaults: bool) -> argparse.ArgumentParser:
     return common
 
 
-def build_parser() -> argparse.ArgumentParser:
+_VALUED_OPTIONS = {"--config", "--api-url", "--out"}
+
+
+def command_in(argv: list[str]) -> str | None:
+    """The subcommand named in ``argv``: its first word that is not an option or an option's value."""
+    words = iter(argv)
+    for word in words:
+        if word in _VALUED_OPTIONS:
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``command``, only that subcommand's own options are added (its module imported),
+    so ``--help`` and light commands do not pay for every stage's imports."""
     parser = argparse.ArgumentParser(
         prog="python -m pipeline",
         description="Rerun the reward-models-vs-metrics cross-citation study end to end "
@@ -75,9 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = _common_options(suppress_defaults=True)
     for name, (help_text, _, _, add_arguments) in COMMANDS.items():
-        command = sub.add_parser(name, parents=[common], help=help_text, description=help_text)
-        if add_arguments:
-            _resolve(add_arguments)(command)
+        subparser = sub.add_parser(name, parents=[common], help=help_text, description=help_text)
+        if add_arguments and command in (None, name):
+            _resolve(add_arguments)(subparser)
     return parser
 
 
@@ -99,7 +115,11 @@ def make_context(args: argparse.Namespace, *, needs_config: bool = True) -> Cont
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    command = command_in(argv)
+    if command is None and not {"-h", "--help"} & set(argv):
+        command = "run"
+    args = build_parser(command or "").parse_args(argv)
     _configure_logging(quiet=args.quiet, verbose=args.verbose)
     args.command = args.command or "run"
     _, target, needs_config, _ = COMMANDS[args.command]

@@ -58,3 +58,19 @@ def test_option_value_named_like_a_command_still_means_run(tmp_path):
 
     args = build_parser().parse_args(["--out", "demo", "-v"])
     assert (args.command, str(args.out), args.verbose) == (None, "demo", True)
+
+
+@pytest.mark.parametrize("argv, command", [
+    (["--out", "demo", "-q"], None),
+    (["--config", "x.toml", "analyze", "--out", "run"], "analyze"),
+    (["-v", "score", "download", "NAME"], "score"),
+])
+def test_command_in_skips_option_values(argv, command):
+    from pipeline.cli import command_in
+
+    assert command_in(argv) == command
+
+
+def test_run_and_demo_options_parse_through_main(tmp_path, capsys):
+    assert main(["run", "--force", "--resamples", "10", "--config", str(tmp_path / "absent.toml")]) == 2
+    assert "absent.toml" in capsys.readouterr().err
