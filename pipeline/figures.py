@@ -76,19 +76,25 @@ def reference_share_by_year(results: StudyResults, *, min_references: float = 20
     """One panel per citing study field: the yearly share of its references going to each other study field.
 
     Years in which the citing field has fewer than ``min_references`` references in the table are left out
-    (their shares are noise); they show as gaps.
+    (their shares are noise); they show as gaps. A panel with no such year says so.
     """
     yearly = results.cross_field[results.cross_field.year != "all"].copy()
     yearly["year"] = yearly.year.astype(int)
     totals = yearly.groupby(["year", "citing_field"]).citations.transform("sum")
     yearly = yearly[totals >= min_references]
-    years = pd.Index(range(yearly.year.min(), yearly.year.max() + 1), name="year") if len(yearly) else \
-        pd.Index([], name="year")
+    years = pd.Index(range(yearly.year.min(), yearly.year.max() + 1) if len(yearly) else [], dtype=int, name="year")
     colours = field_colours(results.fields)
     citing_fields = results.study_fields
     fig, axes = plt.subplots(1, len(citing_fields), figsize=SIZES["reference_share_by_year"], sharey=True,
                              layout="constrained", squeeze=False)
     for ax, citing in zip(axes[0], citing_fields):
+        ax.set_title(f"{field_label(citing)} papers cite …", loc="left")
+        ax.set_xlabel("citing paper's year")
+        if not (yearly.citing_field == citing).any():
+            ax.text(0.5, 0.5, f"no citing year with ≥ {min_references:g}\nreferences of the field", ha="center",
+                    va="center", transform=ax.transAxes, color="#555555")
+            ax.set_xticks([])
+            continue
         for cited in results.study_fields:
             if cited == citing:
                 continue
@@ -98,8 +104,6 @@ def reference_share_by_year(results: StudyResults, *, min_references: float = 20
                             linewidth=0)
             ax.plot(rows.year, 100 * rows.share, marker="o", markersize=3, linewidth=1.6, color=colours[cited],
                     label=f"→ {field_label(cited)}")
-        ax.set_title(f"{field_label(citing)} papers cite …", loc="left")
-        ax.set_xlabel("citing paper's year")
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.legend(loc="upper left")
     axes[0][0].set_ylabel("share of the field's references (%)")

@@ -61,3 +61,14 @@ def test_network_keeps_only_top_seeds_and_bridges(synthetic_results):
     seeds = synthetic_results.seeds.merge(synthetic_results.papers[["paper_id", "citation_count"]])
     most_cited = seeds.sort_values("citation_count", ascending=False).groupby("field").head(1).paper_id
     assert set(most_cited) <= set(nodes.paper_id) | set(synthetic_results.bridges.paper_id.head(3))
+
+
+def test_share_by_year_without_any_usable_year_draws_empty_panels_that_say_so(synthetic_results):
+    from dataclasses import replace
+
+    no_years = replace(synthetic_results, cross_field=synthetic_results.overall)
+    with publication_style():
+        fig = FIGURES["reference_share_by_year"](no_years)
+    for ax in fig.axes:
+        assert "no citing year" in " ".join(t.get_text() for t in ax.texts)
+    plt.close("all")
