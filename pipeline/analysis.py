@@ -215,6 +215,13 @@ def obs_exp(mixing: np.ndarray) -> np.ndarray:
     1 means field-A papers cite field B as often as random mixing would (Newman 2003, "Mixing patterns in
     networks", Phys. Rev. E 67, 026126, eq. 1-2); > 1 over-, < 1 under-representation. Equal to
     ``s_AB / b_B``. NaN where ``a_A`` or ``b_B`` is 0.
+
+    The rows of ``M`` are the citing papers in the table and the columns everything they cite, so ``a`` and ``b``
+    are different populations (when only the seeds' references are fetched, ``a_other`` is 0 while ``b_other`` is
+    large). "Random mixing" here is the independence model of this citing × cited table: the cited field of a
+    reference drawn at random from all analysed references, whatever its citing field. ``b_B`` is therefore the
+    pooled reference profile of the citing papers and depends on how many papers of each field cite (the seed
+    sets' sizes); it is not field B's share of the literature.
     """
     with np.errstate(invalid="ignore", divide="ignore"):
         return shares(mixing) / expected_shares(mixing)[..., None, :]

@@ -110,7 +110,11 @@ class Headline:
 
 
 def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
+    return "n/a" if pd.isna(x) else f"{100 * x:.1f}%"
+
+
+def _ratio(x: float) -> str:
+    return "n/a" if pd.isna(x) else f"{x:.2f}"
 
 
 def count(x: float) -> str:
@@ -123,7 +127,8 @@ def headlines(results: StudyResults) -> list[Headline]:
 
     For each ordered pair of distinct fields A, B: the share of A's references that go to B papers
     (``cross_field.csv``, all years) and the share of A's papers that cite at least one B paper (``overlap.csv``);
-    for each field A: the share of its papers citing any other field.
+    for each field A: the share of its papers citing any other field. Undefined numbers (A has no references in
+    the tables) have no headline.
     """
     overall = results.overall.set_index(["citing_field", "cited_field"])
     overlap = results.overlap.set_index(["citing_field", "cited_field"])
@@ -144,7 +149,7 @@ def headlines(results: StudyResults) -> list[Headline]:
         if (citing, ANY_OTHER) in overlap.index:
             lines.append(_headline("any_other", citing, ANY_OTHER, overlap.loc[(citing, ANY_OTHER)],
                                    f"{a} papers cite at least one paper of another study field"))
-    return lines
+    return [line for line in lines if pd.notna(line.value)]
 
 
 def _headline(kind: str, citing: str, cited: str, row, claim: str, detail: str = "") -> Headline:
@@ -187,7 +192,8 @@ def _tables_section(results: StudyResults, *, top: int) -> list[str]:
     silent = [field_label(f) for f in fields if f not in set(overall.citing_field)]
     share = _pivot(overall, fields,
                    lambda r: f"{_pct(r.share)} [{_pct(r.ci_low)}–{_pct(r.ci_high)}] (n={count(r.citations)})")
-    obs_exp = _pivot(overall, fields, lambda r: f"{r.obs_exp:.2f} [{r.obs_exp_low:.2f}–{r.obs_exp_high:.2f}]")
+    obs_exp = _pivot(overall, fields,
+                     lambda r: f"{_ratio(r.obs_exp)} [{_ratio(r.obs_exp_low)}–{_ratio(r.obs_exp_high)}]")
     overlap = results.overlap[results.overlap.papers > 0]
     overlap = overlap.assign(cited_field=overlap.cited_field.replace({ANY_OTHER: "any other study field"}))
     overlap_table = _pivot(overlap, (*fields, "any other study field"),
@@ -214,12 +220,17 @@ def _tables_section(results: StudyResults, *, top: int) -> list[str]:
         columns=[p for p in pairs if p in set(kinds.pair)]).reset_index()
     return [
         "## Tables", "",
+        _counting_note(results.manifest.get("analysis", {}).get("counting")), "",
         "### Share of each field's references going to each field (all years)", "",
         "Row = citing field, column = cited field; share [95% bootstrap CI] (citations). A row sums to 100%."
         + (f" No references of {', '.join(silent)} papers are in the table (only the seeds' references are "
            "fetched), so they have no row." if silent else ""), "",
         markdown_table(share), "",
         "### Observed / expected citations (1 = random mixing)", "",
+        "Share of the citing field's references going to the cited field, divided by the cited field's share of all "
+        "references in the table (from every citing field) [95% CI]. The baseline is random mixing among the "
+        "citing papers analysed (usually the seed sets), so it depends on how many papers of each field cite; "
+        "n/a where the cited field receives no citations.", "",
         markdown_table(obs_exp), "",
         "### Papers citing at least one paper of a field", "",
         "Share of the citing field's papers with at least one reference to the cited field [95% CI] "
@@ -234,6 +245,18 @@ def _tables_section(results: StudyResults, *, top: int) -> list[str]:
         "cited field (citations).", "",
         markdown_table(kinds_table) if len(kinds_table) else "No intents or influential flags in this run.", "",
     ]
+
+
+def _counting_note(counting: str | None) -> str:
+    """How the citation counts in the tables were made (``counting`` of the manifest's analysis section)."""
+    if counting == "fractional":
+        return ("Citations are counted fractionally: a citation from a paper with k fields to a paper with m fields "
+                "adds 1/(k·m) to each pair of their fields, so every citation counts 1 in total and counts can be "
+                "fractional.")
+    if counting == "whole":
+        return ("Citations are counted whole: a citation adds 1 to each pair of the citing and the cited paper's "
+                "fields, so a citation between multi-field papers counts more than once.")
+    return "Citation counting: not recorded in the manifest."
 
 
 def _number(value, spec: str) -> str:
@@ -284,7 +307,10 @@ def render_report(results: StudyResults, *, figures: dict[str, str], study_name:
                   f"the local S2-compatible server ({generator or 'synthetic'}), not from Semantic Scholar. "
                   "It shows what the study computes, not what the literature says.", ""]
     parts += ["## Headline numbers", ""]
-    parts += [f"- {h.sentence}" for h in headlines(results)] or ["No cross-field pairs in this run."]
+    lines = headlines(results)
+    parts += [f"- {h.sentence}" for h in lines] or ["No cross-field pairs in this run."]
+    parts += [f"- No references of {field_label(f)} papers are in the tables: no headline numbers for them."
+              for f in results.study_fields if f not in {h.citing_field for h in lines}]
     parts += ["", "## Figures", ""]
     for caption, png in figures.items():
         parts += [f"![{caption}]({png})", "", f"*{caption}* ([PDF]({Path(png).with_suffix('.pdf').as_posix()}))", ""]

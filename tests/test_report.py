@@ -83,3 +83,43 @@ def test_missing_analysis_tables_name_the_stage_to_run(tmp_path):
 
     with pytest.raises(UserError, match="pipeline analyze"):
         load_results(RunPaths.under(tmp_path))
+
+
+def _without_references_of(results, field):
+    """``results`` as if ``field``'s papers had no references in the table (NaN shares, 0 papers)."""
+    from dataclasses import replace
+
+    cross = results.cross_field.copy()
+    silent = cross.citing_field == field
+    cross.loc[silent, ["citations"]] = 0.0
+    cross.loc[silent, ["share", "ci_low", "ci_high", "obs_exp", "obs_exp_low", "obs_exp_high"]] = float("nan")
+    overlap = results.overlap.copy()
+    overlap.loc[overlap.citing_field == field, ["papers", "citing_papers"]] = 0
+    overlap.loc[overlap.citing_field == field, ["share", "ci_low", "ci_high"]] = float("nan")
+    kinds = results.by_kind.copy()
+    kinds.loc[kinds.citing_field == field, "citations"] = 0.0
+    kinds.loc[kinds.citing_field == field, "share"] = float("nan")
+    return replace(results, cross_field=cross, overlap=overlap, by_kind=kinds)
+
+
+def test_a_field_without_references_gets_no_nan_numbers_but_a_note(run):
+    results = _without_references_of(load_results(run, fields=FIELDS), "llm_judge")
+    report = render_report(results, figures={}, study_name="Fixture study")
+    assert not re.search(r"\bnan\b", report, flags=re.IGNORECASE)
+    assert all(h.citing_field != "llm_judge" for h in headlines(results))
+    assert "- No references of LLM-as-a-judge papers are in the tables: no headline numbers for them." in report
+
+
+def test_report_says_how_citations_are_counted(run, report):
+    assert "counted fractionally" in report and "1/(k·m)" in report
+    results = load_results(run, fields=FIELDS)
+    whole = dict(results.manifest, analysis=dict(results.manifest["analysis"], counting="whole"))
+    from dataclasses import replace
+
+    text = render_report(replace(results, manifest=whole), figures={}, study_name="Fixture study")
+    assert "counted whole" in text and "fractionally" not in text
+
+
+def test_report_states_the_baseline_of_observed_over_expected(report):
+    section = report.split("### Observed / expected", 1)[1].split("###", 1)[0]
+    assert "share of all references in the table" in section and "seed" in section
