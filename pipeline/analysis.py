@@ -39,6 +39,9 @@ COUNTING = ("fractional", "whole")
 ANY_OTHER_FIELD = "any_other_field"
 NO_YEAR = -1
 """The year code of citing papers without a publication year."""
+MIN_BOOTSTRAP_PAPERS = 2
+"""Fewest citing papers of a field for a bootstrap interval: resampling a single paper only ever reproduces it,
+so its percentile interval has zero width and would claim certainty; the interval is NaN instead."""
 
 
 @dataclass(frozen=True)
@@ -365,27 +368,31 @@ def _split(sums: np.ndarray, n_labels: int) -> dict[str, np.ndarray]:
             "papers": sums[..., 2 * k2 + n_labels:]}
 
 
-def _interval(samples: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile interval over axis 0, ignoring NaN resamples (all-NaN → NaN)."""
+def _interval(samples: np.ndarray, level: float, papers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval over axis 0, ignoring NaN resamples (all-NaN → NaN); NaN for the citing fields (rows)
+    with fewer than ``MIN_BOOTSTRAP_PAPERS`` ``papers``."""
     tail = (1 - level) / 2 * 100
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         low, high = np.nanpercentile(samples, [tail, 100 - tail], axis=0)
-    return low, high
+    too_few = (np.asarray(papers) < MIN_BOOTSTRAP_PAPERS)[:, None]
+    return np.where(too_few, np.nan, low), np.where(too_few, np.nan, high)
 
 
 def cross_field_table(sums: YearSums, *, fields: Sequence[str]) -> pd.DataFrame:
     """``cross_field.csv``: per year ("all", then each citing year) × citing field × cited field:
     ``citations`` (M_AB), ``share`` (s_AB), its bootstrap interval, ``expected_share`` (b_B), ``obs_exp``
-    (e_AB / (a_A b_B)) and its interval. Citing papers without a year count in "all" only."""
+    (e_AB / (a_A b_B)) and its interval. Citing papers without a year count in "all" only. Intervals are NaN
+    for a citing field with fewer than ``MIN_BOOTSTRAP_PAPERS`` citing papers in the year."""
     named = [("all", sums.point.sum(axis=0), sums.resampled.sum(axis=0))]
     named += [(str(int(y)), sums.point[i], sums.resampled[i]) for i, y in enumerate(sums.years) if y != NO_YEAR]
     frames = []
     k = sums.n_labels
     for year, point, resampled in named:
-        mixing, boot = _split(point, k)["mixing"], _split(resampled, k)["mixing"]
-        share_low, share_high = _interval(shares(boot), sums.level)
-        oe_low, oe_high = _interval(obs_exp(boot), sums.level)
+        named_point = _split(point, k)
+        mixing, papers, boot = named_point["mixing"], named_point["papers"], _split(resampled, k)["mixing"]
+        share_low, share_high = _interval(shares(boot), sums.level, papers)
+        oe_low, oe_high = _interval(obs_exp(boot), sums.level, papers)
         expected = np.broadcast_to(expected_shares(mixing), (k, k))
         frames.append(pd.DataFrame({
             "year": year,
@@ -401,14 +408,15 @@ def overlap_table(sums: YearSums, *, fields: Sequence[str]) -> pd.DataFrame:
     """``overlap.csv``: paper-level overlap. For citing field A (whole membership: a multi-label paper is a paper
     of each of its fields) among its papers with ≥1 reference (``papers``), how many cite ≥1 paper labelled B
     (``citing_papers``), and the ``share`` = citing_papers / papers with its bootstrap interval; plus rows with
-    cited field ``any_other_field``: ≥1 reference to a study field other than A (``other`` not counted)."""
+    cited field ``any_other_field``: ≥1 reference to a study field other than A (``other`` not counted).
+    Intervals are NaN for a citing field with fewer than ``MIN_BOOTSTRAP_PAPERS`` papers."""
     k = sums.n_labels
     point, boot = _split(sums.point.sum(axis=0), k), _split(sums.resampled.sum(axis=0), k)
     cited = np.column_stack([point["hits"], point["any_other"]])
     boot_cited = np.concatenate([boot["hits"], boot["any_other"][..., None]], axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = cited / point["papers"][:, None]
-        low, high = _interval(boot_cited / boot["papers"][..., None], sums.level)
+        low, high = _interval(boot_cited / boot["papers"][..., None], sums.level, point["papers"])
     cited_names = [*fields, ANY_OTHER_FIELD]
     return pd.DataFrame({
         "citing_field": np.repeat(fields, k + 1), "cited_field": np.tile(cited_names, k),

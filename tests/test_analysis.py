@@ -120,7 +120,8 @@ def test_bootstrap_intervals_bracket_the_estimate_and_are_reproducible(data):
     first = analysis.cross_field_table(sums(data, resamples=200, seed=7), fields=data.fields)
     again = analysis.cross_field_table(sums(data, resamples=200, seed=7), fields=data.fields)
     pd.testing.assert_frame_equal(first, again)
-    defined = first.dropna(subset=["share"])
+    defined = first.dropna(subset=["ci_low"])
+    assert len(defined) and defined["share"].notna().all()
     assert (defined["ci_low"] <= defined["share"] + 1e-12).all()
     assert (defined["share"] <= defined["ci_high"] + 1e-12).all()
     # r papers b (→ a: m) and c (→ a: m, → d: other) are resampled: "all" r→m varies
@@ -206,3 +207,15 @@ def test_label_weights_fractional_rows_sum_to_one_and_whole_marks_membership():
     assert analysis.label_weights(masks, n_fields=3, counting="whole").sum(axis=1).tolist() == [1, 1, 2, 3]
     with pytest.raises(ValueError, match="counting"):
         analysis.label_weights(masks, n_fields=3, counting="half")
+
+
+def test_no_interval_from_a_single_citing_paper(data):
+    # resampling one paper only ever reproduces it: a zero-width "95% CI" would claim certainty
+    table = analysis.cross_field_table(sums(data), fields=data.fields).set_index(["year", "citing_field"])
+    assert table.loc[("2020", "m"), "share"].notna().all()  # a is 2020's only m paper
+    assert table.loc[("2020", "m"), ["ci_low", "ci_high", "obs_exp_low", "obs_exp_high"]].isna().all().all()
+    assert table.loc[("all", "j"), ["ci_low", "ci_high"]].isna().all().all()  # e is the only j paper
+    assert table.loc[("all", "m"), ["ci_low", "ci_high"]].notna().all().all()  # a and c
+    overlap = analysis.overlap_table(sums(data), fields=data.fields).set_index("citing_field")
+    assert overlap.loc["j", ["ci_low", "ci_high"]].isna().all().all()
+    assert overlap.loc["m", ["ci_low", "ci_high"]].notna().all().all()
