@@ -237,8 +237,9 @@ def network(results: StudyResults, *, seeds_per_field: int = 12, bridges: int = 
     """Seed and bridge papers with the citations among them; isolated nodes are dropped.
 
     Layout: a force-directed (Fruchterman–Reingold) layout started from one cluster per field around a circle,
-    bridges in the middle (``seed`` fixes it). Node area ∝ citations; the ``labelled`` most-cited nodes get a
-    number, keyed to their short titles in a panel beside the map (titles over a map hide its nodes).
+    bridges in the middle (``seed`` fixes it). Node area grows with √citations (30 + 400·√(c / max c) points²);
+    the ``labelled`` most-cited nodes get a number, keyed to their short titles in a panel beside the map (titles
+    over a map hide its nodes).
     """
     nodes = network_nodes(results, seeds_per_field=seeds_per_field, bridges=bridges)
     edges = results.citations[results.citations.citing_id.isin(nodes.paper_id)
@@ -292,7 +293,7 @@ def network(results: StudyResults, *, seeds_per_field: int = 12, bridges: int = 
                        label="bridge paper (cited by ≥ 2 fields)")]
     key.legend(handles=handles, loc="lower left", fontsize=8.5)  # beside the map: never over its nodes
     ax.set_title(f"Seed and bridge papers: {len(nodes)} papers, {graph.number_of_edges()} citations "
-                 f"(node area ∝ citation count)", loc="left", fontsize=10)
+                 f"(node area grows with √citations)", loc="left", fontsize=10)
     ax.margins(0.08)
     return fig
 

@@ -72,3 +72,11 @@ def test_share_by_year_without_any_usable_year_draws_empty_panels_that_say_so(sy
     for ax in fig.axes:
         assert "no citing year" in " ".join(t.get_text() for t in ax.texts)
     plt.close("all")
+
+
+def test_network_states_how_node_area_encodes_citations(synthetic_results):
+    # node area is 30 + 400·√(citations / most citations): saying "area ∝ citation count" misreads every node
+    with publication_style():
+        title = FIGURES["network"](synthetic_results).axes[0].get_title(loc="left")
+    assert "√" in title and "∝ citation count" not in title
+    plt.close("all")
