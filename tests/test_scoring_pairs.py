@@ -159,3 +159,30 @@ def test_reader_accepts_a_json_array(tmp_path):
     path = tmp_path / "set.json"
     path.write_text(json.dumps([{"prompt": "p", "chosen": "a", "rejected": "b", "language": "de"}]))
     assert load_pairs(path).loc[0, ["subset", "language"]].tolist() == ["set", "de"]
+
+
+def mqm_text(rows: list[str]) -> str:
+    return "system\tdoc\tseg_id\trater\tsource\ttarget\tcategory\tseverity\n" + "".join(r + "\n" for r in rows)
+
+
+def test_error_spans_are_stripped_from_sources_so_a_segment_has_one_prompt():
+    # Omission errors mark their span in the source; one row also carries a stray space (as in generalMT2023)
+    text = mqm_text(["A\tt\t1\tr1\tHello <v>big</v> world.\tHallo Welt.\tAccuracy/Omission\tMajor",
+                     "A\tt\t1\tr1\tHello big world.\tHallo <v>Welt</v>.\tStyle/Awkward\tMinor",
+                     "B\tt\t1\tr2\tHello big world.\tHallo große Welt.\tNo-error\tNo-error",
+                     "C\tt\t1\tr3\tHello big  world.\tHallo große Welt!\tNo-error\tNo-error"])
+    segments = mqm_segment_scores(read_mqm_ratings(text, origin="t"))
+    assert set(segments["source"]) == {"Hello big world."}
+
+
+def test_equal_error_sums_added_in_another_order_are_a_human_tie(tmp_path):
+    # 0.1 + 5 + 0.1 and 5 + 0.1 + 0.1 differ in the last bit (real case: TED zh-en talk.7 seg 516)
+    path = tmp_path / "order_ende.tsv"
+    path.write_text(mqm_text(["A\tt\t1\tr1\tHi.\tHallo.\tFluency/Punctuation\tMinor",
+                              "A\tt\t1\tr1\tHi.\tHallo.\tAccuracy/Mistranslation\tMajor",
+                              "A\tt\t1\tr1\tHi.\tHallo.\tFluency/Punctuation\tMinor",
+                              "B\tt\t1\tr1\tHi.\tServus.\tStyle/Awkward\tMajor",
+                              "B\tt\t1\tr1\tHi.\tServus.\tFluency/Punctuation\tMinor",
+                              "B\tt\t1\tr1\tHi.\tServus.\tFluency/Punctuation\tMinor"]), encoding="utf-8")
+    pairs = load_pairs(path)
+    assert pairs["margin"].tolist() == [0.0]

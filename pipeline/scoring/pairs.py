@@ -180,23 +180,31 @@ def mqm_segment_scores(ratings: pd.DataFrame, *, weights: MqmWeights = MqmWeight
     """One row per (segment, system): MQM score, source, clean target text, number of raters.
 
     score(segment, system) = (1/|R|) Σ_{r∈R} Σ_{e ∈ errors(r)} w(e), R = raters who rated that output
-    (Freitag et al. 2021). In the generalMT2023 side-by-side files one output can be shown twice to the same
-    rater under ``SYSTEM_with_OTHER`` names (identical text); those are one system, averaged over all its ratings.
-    Targets are stripped of ``<v>…</v>``; when a system's cleaned target differs between
-    rows (annotators occasionally mark a stray space), the most frequent version is kept.
+    (Freitag et al. 2021), rounded to 1e-9 so that equal sums added in another order (0.1 + 5 + 0.1 vs
+    5 + 0.1 + 0.1) are an exact human tie. In the generalMT2023 side-by-side files one output can be shown twice
+    to the same rater under ``SYSTEM_with_OTHER`` names (identical text); those are one system, averaged over all
+    its ratings. Targets and sources are stripped of ``<v>…</v>`` (omission errors mark their span in the source);
+    when a system's cleaned target, or a segment's cleaned source, differs between rows (annotators occasionally
+    mark a stray space), the most frequent version is kept, so a segment has one source.
     """
     rated = ratings.assign(weight=error_weights(ratings, weights=weights),
                            text=ratings["target"].map(strip_error_spans),
+                           source=ratings["source"].map(strip_error_spans),
                            shown_as=ratings["system"],
                            system=ratings["system"].str.replace(_SIDE_BY_SIDE_SUFFIX, "", regex=True))
     keys = ["segment", "system"]
     per_rating = rated.groupby(keys + ["shown_as", "rater"], sort=False)["weight"].sum()
     scores = per_rating.groupby(level=keys, sort=False).agg(score="mean", raters="size")
-    texts = (rated.groupby(keys + ["text"], sort=False).size().rename("count").reset_index()
-             .sort_values("count", ascending=False, kind="stable").drop_duplicates(keys)
-             .set_index(keys)["text"])
-    sources = rated.drop_duplicates(keys).set_index(keys)["source"]
-    return scores.join(texts).join(sources).reset_index()
+    scores["score"] = scores["score"].round(9)
+    return (scores.join(_most_frequent(rated, keys, "text")).reset_index()
+            .join(_most_frequent(rated, ["segment"], "source"), on="segment"))
+
+
+def _most_frequent(rows: pd.DataFrame, keys: list[str], column: str) -> pd.Series:
+    """The most frequent value of ``column`` per ``keys`` group (first seen on equal counts), indexed by ``keys``."""
+    counts = rows.groupby(keys + [column], sort=False).size().rename("count").reset_index()
+    return (counts.sort_values("count", ascending=False, kind="stable").drop_duplicates(keys)
+            .set_index(keys)[column])
 
 
 def mqm_pairs(segments: pd.DataFrame, *, name: str, language: str, hard_below: float = 5.0) -> pd.DataFrame:
