@@ -49,10 +49,10 @@ def test_rewardbench_subsets_get_section_scores(tmp_path):
     assert score("--pairs", FIXTURES / "rewardbench_tiny.jsonl", "--scorer", "shorter", "--bootstrap", "20",
                  "--out", tmp_path) == 0
     sections = pd.read_csv(tmp_path / "scores" / "sections.csv").set_index("section")["score"]
-    # shorter: right on ids 1 and 3 (Chat: 2/2); wrong on 2 (math-prm, weight 984), right on 4 (hep-python, n=1)
+    # shorter: right on ids 1 and 3 (Chat: 2/2); wrong on 2 (math-prm, weight 984), right on 4 (hep-python, 164)
     assert sections["Chat"] == 1.0
-    assert sections["Reasoning"] == pytest.approx(1 / 985)
-    assert sections["Overall"] == pytest.approx((1.0 + 1 / 985) / 2)
+    assert sections["Reasoning"] == pytest.approx(164 / (984 + 164))
+    assert sections["Overall"] == pytest.approx((1.0 + 164 / 1148) / 2)
 
 
 def test_no_scorer_writes_pairs_and_texts_only(tmp_path):

@@ -109,3 +109,14 @@ def test_comparison_table_tests_every_two_scorers_on_preference_pairs():
     overall = rows[(rows["subset"] == "all")].iloc[0]
     assert (overall["scorer_a"], overall["scorer_b"], overall["n"]) == ("good", "bad", 3)
     assert overall["p_value"] == pytest.approx(0.5)  # 2 discordant pairs, both for "good": 2/4
+
+
+def test_rewardbench_sections_weigh_subsets_by_rewardbench_example_counts_not_the_pairs_present():
+    # rewardbench/constants.py EXAMPLE_COUNTS, as calculate_scores_per_section uses them: fixed counts (xstest
+    # should-refuse 250 / should-respond 154, the reverse of the subsets' sizes), whatever the file holds
+    per_subset = pd.DataFrame({"subset": ["xstest-should-refuse", "xstest-should-respond", "alpacaeval-easy",
+                                          "alpacaeval-hard"],
+                               "n": [154, 250, 10, 50], "accuracy": [1.0, 0.0, 1.0, 0.0]})
+    scores = section_scores(per_subset, REWARDBENCH_SECTIONS, weights=REWARDBENCH_WEIGHTS)
+    assert scores["Safety"] == pytest.approx(250 / (250 + 154))
+    assert scores["Chat"] == pytest.approx(100 / (100 + 95))
