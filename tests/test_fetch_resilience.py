@@ -102,7 +102,10 @@ def test_an_unreachable_api_fails_fast_with_one_line(tmp_path, capsys):
 
 
 def test_a_request_failing_past_the_retry_budget_is_a_clear_error(literature, tmp_path, capsys):
-    config = write_config(tmp_path / "config", literature, max_retries=2)
+    # one seed id: a single-id batch is retried whatever the 5xx (a larger one would be split on a 504)
+    (tmp_path / "seeds.csv").write_text(f"id\n{literature.papers['paper_id'].iloc[0]}\n")
+    config = tmp_path / "study.toml"
+    config.write_text('[fetch]\nrate = 500.0\nmax_retries = 2\nbackoff = 0.01\n[fields.metrics]\nseeds = "seeds.csv"\n')
     with LocalS2Server(literature, faults=Faults(rate=1.0, kinds=("5xx",))) as server:
         assert main(["fetch", "--config", str(config), "--api-url", server.url, "--out", str(tmp_path / "out"),
                      "-q"]) == 2
@@ -110,6 +113,45 @@ def test_a_request_failing_past_the_retry_budget_is_a_clear_error(literature, tm
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "POST /graph/v1/paper/batch failed 3 times (last: HTTP 50" in err and "rerun" in err
+
+
+def test_an_api_url_without_its_scheme_fails_at_once_with_one_line(literature, server, tmp_path, capsys):
+    config = write_config(tmp_path / "config", literature, backoff=1.0)
+    bare = server.url.removeprefix("http://")                         # "127.0.0.1:PORT"
+    started = time.monotonic()
+    assert main(["fetch", "--config", str(config), "--api-url", bare, "--out", str(tmp_path / "out"), "-q"]) == 2
+    assert time.monotonic() - started < 2                             # no retries with backoff
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"the API URL '{bare}' is not an http(s) URL" in err and "--api-url" in err
+
+
+def test_a_retry_after_given_as_an_http_date_is_honoured(literature, tmp_path):
+    config = write_config(tmp_path / "config", literature, years=(2025, 2025))
+    faults = Faults(rate=0.1, seed=0, kinds=("429",), retry_after=1, retry_after_date=True)
+    with LocalS2Server(literature, faults=faults) as server:
+        assert main(["fetch", "--config", str(config), "--api-url", server.url, "--out", str(tmp_path / "out"),
+                     "-q"]) == 0
+    requests = sorted(server.requests, key=lambda r: r.time)
+    after_429 = [b.time - a.time for a, b in zip(requests, requests[1:]) if a.status == 429]
+    assert len(after_429) >= 2
+    assert min(after_429) >= faults.retry_after - 0.01
+
+
+def test_an_api_key_with_a_line_break_is_trimmed_or_refused_without_showing_it(literature, server, tmp_path):
+    config = write_config(tmp_path / "config", literature, years=(2025, 2025))
+    proc = cli("--config", config, "--api-url", server.url, "--out", tmp_path / "crlf", "-q",
+               env={"S2_API_KEY": SECRET + "\r\n"})                   # pasted from a file with CRLF endings
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    inner = SECRET[:5] + "\r" + SECRET[5:]
+    proc = cli("--config", config, "--api-url", server.url, "--out", tmp_path / "inner", "-v",
+               env={"S2_API_KEY": inner})
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 2
+    assert stderr.splitlines()[-1].startswith("error: POST /graph/v1/paper/batch could not be sent")
+    assert "S2_API_KEY" in stderr.splitlines()[-1] and "failed" not in stderr    # refused at once, not retried
+    assert SECRET[:5] not in stderr and SECRET[5:] not in stderr
 
 
 def test_the_api_key_is_sent_but_never_logged_or_stored(literature, server, tmp_path):

@@ -143,6 +143,15 @@ def test_faults_on_a_fifth_of_requests_give_identical_tables(literature, config,
     assert json.loads((tmp_path / "run" / "manifest.json").read_text())["fetch"]["retries"] >= len(failed)
 
 
+def test_a_batch_the_gateway_times_out_on_is_split_until_it_passes(literature, config, clean_run, tmp_path):
+    out, _, _ = clean_run
+    with LocalS2Server(literature, batch_timeout_over=40) as server:      # heavy batches: 504 every time
+        assert fetch(config, server, tmp_path / "run") == 0
+        batches = Counter(r.status for r in server.requests if r.path.endswith("/batch"))
+    assert table_bytes(tmp_path / "run") == table_bytes(out)
+    assert batches[504] >= 1 and batches[200] > 2
+
+
 def test_a_list_longer_than_a_page_is_read_across_pages(tmp_path):
     literature = generate(SynthParams(seed=11, n_papers=3000))
     survey = literature.papers.sort_values("reference_count").iloc[-1]

@@ -38,7 +38,9 @@ def run_fetch(ctx: Context, args=None) -> dict:
         others = [s for s in store.sources() if s != ctx.api_url]
         if others:
             log.warning("the store %s also holds records fetched from %s", ctx.paths.store, ", ".join(others))
-        asyncio.run(_fetch(ctx, store, stats, api_key=os.environ.get("S2_API_KEY")))
+        # a key pasted with its line break (a .env file with CRLF endings) would be an invalid header value
+        api_key = os.environ.get("S2_API_KEY", "").strip() or None
+        asyncio.run(_fetch(ctx, store, stats, api_key=api_key))
         manifest = export(ctx, store, stats)
     fetch = manifest["fetch"]
     log.info("fetch: %d papers, %d citations, %d requests (%d retries); tables in %s", fetch["papers"],

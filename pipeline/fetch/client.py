@@ -23,6 +23,7 @@ nulls that say which requested id S2 does not know.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import itertools
 import json
 import logging
@@ -32,6 +33,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
@@ -44,6 +46,7 @@ from pipeline.errors import UserError
 log = logging.getLogger(__name__)
 
 SYNTHETIC_HEADER = "X-Synthetic-Literature"
+GATEWAY_TIMEOUT = "HTTP 504"
 _PAPER_ID_SEGMENT = re.compile(r"/paper/(?!batch$|search\b)[^/]+")
 
 
@@ -52,7 +55,12 @@ class FetchError(UserError):
 
 
 class ApiUnreachable(UserError):
-    """The API base URL does not answer at all (connection refused, DNS failure)."""
+    """The API base URL does not answer at all (connection refused, DNS failure) or is no http(s) URL."""
+
+
+class GatewayTimeout(FetchError):
+    """A multi-id ``POST /paper/batch`` answered 504: the API gateway gave up waiting (about 30 s) on a batch
+    too heavy for the service at the moment; :func:`batch` splits it instead of retrying it whole."""
 
 
 def endpoint_of(url: str) -> str:
@@ -123,7 +131,9 @@ class PoliteRequester(ApiRequester):
             await self._http.aclose()
             self._http = None
 
-    async def get_data_async(self, url: str, parameters: str, headers: dict, payload: dict | None = None):
+    async def get_data_async(self, url: str, parameters: str, headers: dict, payload: dict | None = None, *,
+                             split_on_504: bool = False):
+        """The decoded body of a 200; with ``split_on_504`` a 504 raises :class:`GatewayTimeout` at once."""
         method = "POST" if payload is not None else "GET"
         endpoint = endpoint_of(url)
         what = f"{method} {urlsplit(url).path}"
@@ -137,6 +147,9 @@ class PoliteRequester(ApiRequester):
             body, failure, floor = await self._attempt(method, url, parameters, headers, payload, what)
             if failure is None:
                 return body
+            if split_on_504 and failure == GATEWAY_TIMEOUT:
+                self.stats.retries += 1
+                raise GatewayTimeout(f"{what} timed out at the gateway (HTTP 504)")
             if attempt == self.settings.max_retries:
                 raise FetchError(f"{what} failed {attempt + 1} times (last: {failure}); everything fetched so far "
                                  f"is in the store: rerun later to resume, or raise fetch.max_retries")
@@ -149,6 +162,13 @@ class PoliteRequester(ApiRequester):
         """One HTTP exchange: ``(body, None, 0)`` on success, else ``(None, failure, seconds to wait at least)``."""
         try:
             response = await self._http.request(method, url, params=parameters, headers=headers, json=payload)
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            raise ApiUnreachable(f"the API URL {self.api_url!r} is not an http(s) URL ({type(exc).__name__}): "
+                                 f"pass --api-url with its scheme, e.g. https://api.semanticscholar.org") from None
+        except httpx.LocalProtocolError:
+            # the message of this exception quotes the offending header value, which may be the API key
+            raise FetchError(f"{what} could not be sent: a request header is not valid HTTP; check S2_API_KEY "
+                             f"for spaces or line breaks") from None
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             if not self._reached:
                 raise ApiUnreachable(f"the Semantic Scholar API at {self.api_url} is unreachable ({type(exc).__name__}): "
@@ -172,6 +192,8 @@ class PoliteRequester(ApiRequester):
                 return None, "malformed JSON body", 0.0
         if status == 429:
             return None, "429 Too Many Requests", _retry_after(response)
+        if status == 504:
+            return None, GATEWAY_TIMEOUT, 0.0
         if status >= 500:
             return None, f"HTTP {status}", 0.0
         raise FetchError(f"{what} was refused with HTTP {status}: {_error_message(response)}"
@@ -184,10 +206,19 @@ class PoliteRequester(ApiRequester):
 
 
 def _retry_after(response: httpx.Response) -> float:
+    """Seconds to wait from ``Retry-After``: delay-seconds or an HTTP-date (RFC 9110 §10.2.3); 0 when absent."""
+    value = response.headers.get("Retry-After", "").strip()
     try:
-        return max(0.0, float(response.headers.get("Retry-After", 0)))
+        return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
         return 0.0
+    if when.tzinfo is None:                                 # an HTTP-date is always GMT
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
 
 
 def _error_message(response: httpx.Response) -> str:
@@ -217,11 +248,13 @@ def query_string(**params) -> str:
     return urlencode({k: v for k, v in params.items() if v is not None}, quote_via=quote, safe=",")
 
 
-async def request(client: AsyncSemanticScholar, path: str, *, payload: dict | None = None, **params):
+async def request(client: AsyncSemanticScholar, path: str, *, payload: dict | None = None, split_on_504: bool = False,
+                  **params):
     """One call through the client's requester: ``path`` under ``/graph/v1`` (or absolute when it starts with
     ``http``), query ``params``, optional JSON ``payload`` (POST)."""
     url = path if path.startswith("http") else graph_url(client, path)
-    return await client._requester.get_data_async(url, query_string(**params), client.auth_header, payload)
+    return await client._requester.get_data_async(url, query_string(**params), client.auth_header, payload,
+                                                  split_on_504=split_on_504)
 
 
 # --- the endpoints the fetcher uses, with the exact parameters of the Graph API -----------------------------
@@ -243,9 +276,17 @@ async def batch(client: AsyncSemanticScholar, ids: list[str]) -> list[dict | Non
     """``POST /paper/batch``: metadata for up to 500 ids of any kind, aligned with ``ids`` (``None``: unknown).
 
     Called through the client's requester rather than ``client.get_papers``, which drops the nulls and so
-    loses which requested id each paper answers.
+    loses which requested id each paper answers. A batch the gateway times out on (504, reported for batches
+    of 200–500 ids: allenai/s2-folks#59) is split in halves rather than retried whole; a single id is retried.
     """
-    data = await request(client, "paper/batch", payload={"ids": list(ids)}, fields=",".join(PAPER_FIELDS))
+    try:
+        data = await request(client, "paper/batch", payload={"ids": list(ids)}, fields=",".join(PAPER_FIELDS),
+                             split_on_504=len(ids) > 1)
+    except GatewayTimeout:
+        half = len(ids) // 2
+        log.info("POST /paper/batch of %d ids timed out at the gateway: asking for %d and %d", len(ids), half,
+                 len(ids) - half)
+        return await batch(client, ids[:half]) + await batch(client, ids[half:])
     if not isinstance(data, list) or len(data) != len(ids):
         raise FetchError(f"POST /paper/batch answered {type(data).__name__} of {len(data)} items for {len(ids)} "
                          f"ids: the API at {client.api_url} does not behave like Semantic Scholar")

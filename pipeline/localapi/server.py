@@ -29,11 +29,13 @@ import base64
 import hashlib
 import json
 import logging
+import math
 import re
 import socket
 import threading
 import time
 from dataclasses import dataclass
+from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -87,7 +89,8 @@ class Faults:
 
     ``429`` (with ``Retry-After: retry_after``), ``5xx`` (500/502/503/504 with API-gateway bodies), ``slow``
     (the normal response after ``slow_seconds``), ``drop`` (connection closed without a response),
-    ``truncate`` (a 200 whose JSON body is cut in half).
+    ``truncate`` (a 200 whose JSON body is cut in half). ``retry_after_date`` sends ``Retry-After`` as an
+    HTTP-date (rounded up to the second) instead of delay-seconds; RFC 9110 §10.2.3 allows either.
     """
 
     rate: float = 0.0
@@ -95,6 +98,7 @@ class Faults:
     kinds: tuple[str, ...] = FAULT_KINDS
     retry_after: int = 1
     slow_seconds: float = 2.0
+    retry_after_date: bool = False
 
     def __post_init__(self):
         if not 0.0 <= self.rate <= 1.0:
@@ -411,15 +415,18 @@ class LocalS2Server:
 
     Use as a context manager, or ``start()`` / ``stop()``. ``url`` is the API base (no ``/graph/v1``), as the
     ``semanticscholar`` client and ``--api-url`` take it. ``requests`` logs every request (thread-safe copy).
+    ``batch_timeout_over``: a ``POST /paper/batch`` of more ids gets the gateway's 504, as heavy batches did on
+    the real service (allenai/s2-folks#59).
     """
 
     def __init__(self, literature: Literature, *, host: str = "127.0.0.1", port: int = 0,
-                 faults: Faults = Faults(), max_offset: int = 9999):
+                 faults: Faults = Faults(), max_offset: int = 9999, batch_timeout_over: int | None = None):
         if host not in ("127.0.0.1", "localhost"):
             raise ValueError("the local S2 server binds 127.0.0.1 only")
         self.catalogue = _Catalogue(literature)
         self.faults = faults
         self.max_offset = max_offset
+        self.batch_timeout_over = batch_timeout_over
         self._host, self._port = "127.0.0.1", port
         self._lock = threading.Lock()
         self._requests: list[RequestRecord] = []
@@ -556,6 +563,8 @@ class LocalS2Server:
             raise _bad("Unacceptable request body: \"ids\" must be a list of paper id strings")
         if len(ids) > MAX_BATCH:
             raise _bad(f"Cannot process more than {MAX_BATCH} paper ids at a time")
+        if self.batch_timeout_over is not None and len(ids) > self.batch_timeout_over:
+            raise ApiError(504, _MESSAGES_5XX[504])
         out = []
         for raw_id in ids:
             i = self.catalogue.lookup(raw_id)
@@ -717,7 +726,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault == "429":
             record(429)
-            return self._send(429, _MESSAGE_429, extra={"Retry-After": str(api.faults.retry_after)})
+            wait = api.faults.retry_after
+            value = formatdate(math.ceil(time.time() + wait), usegmt=True) if api.faults.retry_after_date \
+                else str(wait)
+            return self._send(429, _MESSAGE_429, extra={"Retry-After": value})
         if fault == "5xx":
             record(fault_status)
             return self._send(fault_status, _MESSAGES_5XX[fault_status])
