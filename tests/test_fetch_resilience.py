@@ -126,6 +126,16 @@ def test_an_api_url_without_its_scheme_fails_at_once_with_one_line(literature, s
     assert f"the API URL '{bare}' is not an http(s) URL" in err and "--api-url" in err
 
 
+def test_an_api_url_with_the_graph_path_fails_at_once_with_one_line(literature, server, tmp_path, capsys):
+    config = write_config(tmp_path / "config", literature)
+    url = server.url + "/graph/v1"                                    # the OpenAPI spec's server URL form
+    start = len(server.requests)
+    assert main(["fetch", "--config", str(config), "--api-url", url, "--out", str(tmp_path / "out"), "-q"]) == 2
+    assert len(server.requests) == start
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{url} ends with /graph/v1" in err and "--api-url as the base URL" in err
+
+
 def test_a_retry_after_given_as_an_http_date_is_honoured(literature, tmp_path):
     config = write_config(tmp_path / "config", literature, years=(2025, 2025))
     faults = Faults(rate=0.1, seed=0, kinds=("429",), retry_after=1, retry_after_date=True)

@@ -235,6 +235,9 @@ def make_client(api_url: str, settings: FetchSettings, *, api_key: str | None, s
                 seed: int | None = None) -> AsyncSemanticScholar:
     """An ``AsyncSemanticScholar`` pointed at ``api_url`` whose requester is a :class:`PoliteRequester`."""
     client = AsyncSemanticScholar(timeout=settings.timeout, api_key=api_key or None, api_url=api_url, retry=False)
+    if urlsplit(api_url).path.rstrip("/").endswith(client.BASE_PATH_GRAPH):   # as the OpenAPI spec's server URL
+        raise ApiUnreachable(f"the API URL {api_url} ends with {client.BASE_PATH_GRAPH}, which the fetcher adds "
+                             f"itself: pass --api-url as the base URL, e.g. https://api.semanticscholar.org")
     client._requester = PoliteRequester(api_url, settings, stats, seed=seed)
     return client
 
