@@ -82,7 +82,7 @@ def test_full_fetch_equals_the_generators_ground_truth(literature, clean_run):
     fetch_section = manifest["fetch"]
     assert fetch_section["unknown_ids"] == [UNKNOWN_ID]
     assert fetch_section["seeds"] == seeds.groupby("field").size().to_dict()
-    assert fetch_section["truncated"] == []
+    assert fetch_section["truncated"] == [] and fetch_section["short_lists"] == []
     assert fetch_section["requests"]["total"] == len(requests)
     assert manifest["synthetic"] is True and manifest["synthetic_truth"] == json.loads(json.dumps(literature.truth))
 
@@ -150,6 +150,19 @@ def test_a_batch_the_gateway_times_out_on_is_split_until_it_passes(literature, c
         batches = Counter(r.status for r in server.requests if r.path.endswith("/batch"))
     assert table_bytes(tmp_path / "run") == table_bytes(out)
     assert batches[504] >= 1 and batches[200] > 2
+
+
+def test_reference_lists_the_service_cuts_short_are_listed(literature, config, tmp_path):
+    # allenai/s2-folks#117: pages reaching offset 1,000 came back empty without `next`, so a first page of
+    # limit 1,000 ends the list at 0 entries however many references the paper has
+    with LocalS2Server(literature, reference_window=1000) as server:
+        assert fetch(config, server, tmp_path / "run") == 0
+    tables = fetched_tables(tmp_path / "run")
+    seeds = tables["papers"][tables["papers"]["paper_id"].isin(tables["seeds"]["paper_id"])]
+    expected = [{"paper_id": p, "list": "references", "entries": 0, "reference_count": n}
+                for p, n in zip(seeds["paper_id"], seeds["reference_count"]) if n > 0]
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert len(expected) > 5 and manifest["fetch"]["short_lists"] == expected
 
 
 def test_a_list_longer_than_a_page_is_read_across_pages(tmp_path):

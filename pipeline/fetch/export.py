@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 
 import pandas as pd
 
 from pipeline.config import StudyConfig
 from pipeline.context import Context
-from pipeline.fetch.client import RequestStats
+from pipeline.fetch.client import LIST_CAP, RequestStats
 from pipeline.fetch.growth import growth_table
 from pipeline.fetch.seeds import seed_table
 from pipeline.fetch.store import PAPER_COLUMNS, Store
 from pipeline.manifest import update_manifest
 from pipeline.tables import SCHEMAS, write_table
+
+log = logging.getLogger(__name__)
 
 
 def study_edges(config: StudyConfig, store: Store, seeds: set[str]) -> list[tuple]:
@@ -55,13 +58,23 @@ def export(ctx: Context, store: Store, stats: RequestStats) -> dict:
                                                       columns=list(SCHEMAS["field_growth"])))):
         write_table(ctx.paths.tables, name, frame)
 
-    truncated, unresolved = [], 0
+    truncated, short, unresolved = [], [], 0
+    reference_counts = dict(zip(papers["paper_id"], papers["reference_count"]))
     for kind in config.edges:
-        for paper_id, (cut, blank) in sorted(store.edge_lists(kind).items()):
+        for paper_id, (cut, blank, entries) in sorted(store.edge_lists(kind).items()):
             if paper_id in seed_ids:
                 unresolved += blank
                 if cut:
                     truncated.append({"paper_id": paper_id, "list": kind})
+                # a reference list has referenceCount entries, unresolved ones included (recorded exchanges);
+                # fewer means the service cut it (allenai/s2-folks#117) or a publisher elided it
+                expected = reference_counts.get(paper_id) if kind == "references" else None
+                if not cut and pd.notna(expected) and entries < min(int(expected), LIST_CAP):
+                    short.append({"paper_id": paper_id, "list": kind, "entries": entries,
+                                  "reference_count": int(expected)})
+    if short:
+        log.warning("%d seed reference lists came back shorter than the papers' referenceCount (manifest "
+                    "fetch.short_lists): their citations are incomplete", len(short))
     fetch = {
         "source": ctx.api_url,
         "date": dt.date.today().isoformat(),
@@ -71,6 +84,7 @@ def export(ctx: Context, store: Store, stats: RequestStats) -> dict:
         "seeds": {name: sum(1 for f, _, _ in seeds if f == name) for name in config.field_names},
         "unknown_ids": unknown,
         "truncated": truncated,
+        "short_lists": short,
         "papers": len(papers),
         "citations": len(citations),
         "missing_metadata": sorted(pid for pid, answer in store.resolved().items() if answer is None

@@ -209,11 +209,11 @@ class Store:
                        (kind, paper_id, next_offset, int(done), int(truncated),
                         unresolved + (previous[0] if previous else 0), *self._stamp))
 
-    def edge_lists(self, kind: str) -> dict[str, tuple[bool, int]]:
-        """paper_id → (truncated, unresolved entries) of the complete ``kind`` lists."""
-        rows = self.db.execute("SELECT paper_id, truncated, unresolved FROM edge_lists WHERE kind = ? AND done",
-                               (kind,))
-        return {pid: (bool(t), u) for pid, t, u in rows}
+    def edge_lists(self, kind: str) -> dict[str, tuple[bool, int, int]]:
+        """paper_id → (truncated, unresolved entries, entries received) of the complete ``kind`` lists."""
+        rows = self.db.execute("SELECT paper_id, truncated, unresolved, next_offset FROM edge_lists "
+                               "WHERE kind = ? AND done", (kind,))
+        return {pid: (bool(t), u, n) for pid, t, u, n in rows}
 
     def edges(self, kind: str) -> list[tuple]:
         """All ``kind`` edges as (citing_id, cited_id, is_influential, intents), ordered."""

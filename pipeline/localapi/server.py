@@ -416,17 +416,20 @@ class LocalS2Server:
     Use as a context manager, or ``start()`` / ``stop()``. ``url`` is the API base (no ``/graph/v1``), as the
     ``semanticscholar`` client and ``--api-url`` take it. ``requests`` logs every request (thread-safe copy).
     ``batch_timeout_over``: a ``POST /paper/batch`` of more ids gets the gateway's 504, as heavy batches did on
-    the real service (allenai/s2-folks#59).
+    the real service (allenai/s2-folks#59). ``reference_window``: a references page reaching this offset comes
+    back empty and without ``next``, as the real service answered in allenai/s2-folks#117.
     """
 
     def __init__(self, literature: Literature, *, host: str = "127.0.0.1", port: int = 0,
-                 faults: Faults = Faults(), max_offset: int = 9999, batch_timeout_over: int | None = None):
+                 faults: Faults = Faults(), max_offset: int = 9999, batch_timeout_over: int | None = None,
+                 reference_window: int | None = None):
         if host not in ("127.0.0.1", "localhost"):
             raise ValueError("the local S2 server binds 127.0.0.1 only")
         self.catalogue = _Catalogue(literature)
         self.faults = faults
         self.max_offset = max_offset
         self.batch_timeout_over = batch_timeout_over
+        self.reference_window = reference_window
         self._host, self._port = "127.0.0.1", port
         self._lock = threading.Lock()
         self._requests: list[RequestRecord] = []
@@ -584,6 +587,8 @@ class LocalS2Server:
             raise _bad(f"'limit' must be <= {MAX_LIMIT}")
         if offset + limit > self.max_offset:
             raise _bad(f"The sum of offset and limit must be < {self.max_offset + 1}")
+        if kind == "references" and self.reference_window is not None and offset + limit >= self.reference_window:
+            return {"offset": offset, "data": []}
         cat = self.catalogue
         adjacency = cat.refs if kind == "references" else cat.cites
         # a reference list ends with the references S2 could not resolve (paperId null), as on the real service
