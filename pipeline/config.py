@@ -29,7 +29,7 @@ _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 @dataclass(frozen=True)
 class Seed:
-    """One explicit seed id as S2 accepts it (paperId, ``CorpusId:``, ``arXiv:``, ``DOI:``, ``ACL:`` …)."""
+    """One explicit seed id as S2 accepts it (paperId, ``CorpusId:``, ``ARXIV:``, ``DOI:``, ``ACL:`` …)."""
 
     id: str
     title: str = ""

@@ -263,11 +263,17 @@ def _number(value, spec: str) -> str:
     return "n/a" if value is None else format(value, spec)
 
 
+def _listing(items: list, limit: int) -> str:
+    """``"N: a, b, c …"`` showing at most ``limit`` items."""
+    shown = ", ".join(map(str, items[:limit])) + (" …" if len(items) > limit else "")
+    return f"{len(items):,}" + (f": {shown}" if items else "")
+
+
 def _manifest_section(manifest: dict) -> list[str]:
     fetch, analysis = manifest.get("fetch", {}), manifest.get("analysis", {})
     requests = fetch.get("requests", {})
     by_endpoint = ", ".join(f"{k}: {v:,}" for k, v in sorted(requests.items()) if k != "total")
-    truncated, unknown = fetch.get("truncated", []), fetch.get("unknown_ids", [])
+    truncated, short, unknown = (fetch.get(k, []) for k in ("truncated", "short_lists", "unknown_ids"))
     rows = [
         ("data", "SYNTHETIC literature of the local S2 server" if manifest.get("synthetic") else "Semantic Scholar"),
         ("source", fetch.get("source", "")),
@@ -277,10 +283,10 @@ def _manifest_section(manifest: dict) -> list[str]:
         ("requests", f"{requests.get('total', 0):,}" + (f" ({by_endpoint})" if by_endpoint else "")),
         ("retries", f"{fetch.get('retries', 0):,}"),
         ("throttle wait", f"{fetch.get('throttle_wait_seconds', 0):.1f} s"),
-        ("truncated lists", f"{len(truncated):,}" + (f": {', '.join(map(str, truncated[:10]))}" if truncated else "")
-         + (" …" if len(truncated) > 10 else "")),
-        ("unknown ids", f"{len(unknown):,}" + (f": {', '.join(map(str, unknown[:20]))}" if unknown else "")
-         + (" …" if len(unknown) > 20 else "")),
+        ("truncated lists (service cap)", _listing([f"{t['paper_id']} ({t['list']})" for t in truncated], 10)),
+        ("reference lists shorter than referenceCount", _listing(
+            [f"{s['paper_id']} ({s['entries']} of {s['reference_count']})" for s in short], 10)),
+        ("unknown ids", _listing(unknown, 20)),
         ("papers / citations analysed", f"{analysis.get('papers', 0):,} / {analysis.get('citations', 0):,}"),
         ("papers per label", ", ".join(f"{field_label(k)}: {v:,}" for k, v in analysis.get("labelled", {}).items())),
         ("counting", analysis.get("counting", "")),

@@ -144,7 +144,10 @@ def build_run(root, *, synthetic: bool = True, seed: int = 0) -> RunPaths:
     _top_cross(papers, labelled).to_csv(paths.table("top_cross_citations.csv"), index=False)
     _by_kind(labelled).to_csv(paths.table("cross_field_by_kind.csv"), index=False)
     fetch = {"source": "http://127.0.0.1:1", "date": "2026-01-02T03:04:05+00:00", "config_hash": "abc123def4567890",
-             "seeds": {f: 6 for f in FIELDS}, "unknown_ids": ["CorpusId:999999"], "truncated": [papers.paper_id[0]],
+             "seeds": {f: 6 for f in FIELDS}, "unknown_ids": ["CorpusId:999999"],
+             "truncated": [{"paper_id": papers.paper_id[0], "list": "references"}],
+             "short_lists": [{"paper_id": papers.paper_id[1], "list": "references", "entries": 7,
+                              "reference_count": 9}],
              "requests": {"total": 42, "paper/batch": 2, "references": 24, "search/bulk": 16}, "retries": 3,
              "throttle_wait_seconds": 1.5}
     analysis = {"papers": len(papers), "citations": len(edges), "labelled": field_of.value_counts().to_dict(),

@@ -63,7 +63,8 @@ def test_report_links_figures_and_states_the_manifest(report):
         assert f"![{caption}]({png})" in report
         assert f"({png[:-4]}.pdf)" in report
     for expected in ("abc123def4567890", "http://127.0.0.1:1", "2026-01-02T03:04:05+00:00", "| requests | 42 (",
-                     "CorpusId:999999", "| truncated lists | 1: "):
+                     "CorpusId:999999", "| truncated lists (service cap) | 1: ", " (references)",
+                     "| reference lists shorter than referenceCount | 1: ", " (7 of 9)"):
         assert expected in report
 
 
