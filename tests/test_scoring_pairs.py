@@ -186,3 +186,14 @@ def test_equal_error_sums_added_in_another_order_are_a_human_tie(tmp_path):
                               "B\tt\t1\tr1\tHi.\tServus.\tFluency/Punctuation\tMinor"]), encoding="utf-8")
     pairs = load_pairs(path)
     assert pairs["margin"].tolist() == [0.0]
+
+
+def test_a_gap_of_exactly_one_major_error_is_easy(tmp_path):
+    # 10.2 − 5.2 is 4.999999999999999 in floating point; the gap is one Major error, so not "hard" (< 5)
+    punctuation, major = "Fluency/Punctuation\tMinor", "Accuracy/Mistranslation\tMajor"
+    path = tmp_path / "gap_ende.tsv"
+    path.write_text(mqm_text([f"A\tt\t1\tr1\tHi.\tHallo.\t{error}" for error in [major] + [punctuation] * 2]
+                             + [f"B\tt\t1\tr1\tHi.\tServus.\t{error}" for error in [major] * 2 + [punctuation] * 2]),
+                    encoding="utf-8")
+    pairs = load_pairs(path)
+    assert pairs[["margin", "subset"]].values.tolist() == [[5.0, "easy"]]

@@ -210,7 +210,8 @@ def _most_frequent(rows: pd.DataFrame, keys: list[str], column: str) -> pd.Serie
 def mqm_pairs(segments: pd.DataFrame, *, name: str, language: str, hard_below: float = 5.0) -> pd.DataFrame:
     """Preference pairs from segment scores: every two non-reference systems on the same segment.
 
-    The output with the lower MQM score is ``chosen``; ``margin`` = |Δ MQM|; ``subset`` is ``hard`` when
+    The output with the lower MQM score is ``chosen``; ``margin`` = |Δ MQM| (rounded to 1e-9, so that float
+    subtraction does not move a gap of exactly ``hard_below`` under it); ``subset`` is ``hard`` when
     margin < ``hard_below`` (default 5: less than one Major error apart), else ``easy``. Pairs with equal scores
     are kept as human ties (margin 0, subset ``hard``) for tie-calibrated accuracy; pairs whose two texts are
     identical are dropped (no scorer can tell them apart, and they say nothing about a preference). Human
@@ -228,7 +229,7 @@ def mqm_pairs(segments: pd.DataFrame, *, name: str, language: str, hard_below: f
     both = both[~identical]
     a_better = (both["score_a"] <= both["score_b"]).to_numpy()
     pick = lambda a, b: np.where(a_better, both[a].to_numpy(), both[b].to_numpy())  # noqa: E731
-    margin = (both["score_a"] - both["score_b"]).abs().to_numpy()
+    margin = (both["score_a"] - both["score_b"]).abs().round(9).to_numpy()  # 10.2 − 5.2 is one Major, not < 5
     pairs = pd.DataFrame({
         "pair_id": (f"{name}:" + both["segment"] + ":" + pick("system_a", "system_b") + ">"
                     + pick("system_b", "system_a")).to_numpy(),
