@@ -31,6 +31,10 @@ def test_wmt23_side_by_side_archive_merges_duplicate_systems_and_has_no_referenc
     ende = load_pairs(DATA / "mqm-generalmt2023" / "sxs_mqm_generalMT2023_ende.3ratingsPerSegment.tsv.tar.gz")
     assert len(ende) == 2_860 and set(ende["language"]) == {"en-de"}
     assert not ende["pair_id"].str.contains("_with_").any()
+    # sources carry <v> spans on omission errors (732 rows): stripped, one prompt per segment
+    segments = ende["pair_id"].str.rsplit(":", n=1).str[0]
+    assert not ende["prompt"].str.contains("<v>").any()
+    assert ende.groupby(segments)["prompt"].nunique().eq(1).all()
 
 
 def test_chrf_beats_chance_on_easy_ted_pairs(ted_ende):
