@@ -15,7 +15,6 @@ import math
 import os
 from pathlib import Path
 
-import pandas as pd
 
 from pipeline import OTHER, analysis
 from pipeline.context import Context
@@ -23,7 +22,7 @@ from pipeline.errors import UserError
 from pipeline.fields import label_counts, label_papers, read_overrides
 from pipeline.graph import GRAPH_FILES, build_graph, label_assortativity, write_graph
 from pipeline.manifest import update_manifest
-from pipeline.tables import read_table
+from pipeline.tables import read_table, write_table
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,7 @@ def run_analyze(ctx: Context, args: argparse.Namespace | None = None) -> dict:
     if not any(labelled[name] for name in config.field_names):
         raise UserError(f"no paper in {tables / 'papers.parquet'} belongs to a field "
                         f"({', '.join(config.field_names)}): check the seeds table and the rules in {config.path}")
-    _atomic(tables / "labels.parquet", lambda tmp: labels.to_parquet(tmp, index=False))
+    write_table(tables, "labels", labels)
 
     data = analysis.encode(papers, labels, citations, field_names=config.field_names)
     if len(data.citing) == 0:

@@ -31,8 +31,6 @@ from pipeline.errors import UserError
 
 log = logging.getLogger(__name__)
 
-LABEL_COLUMNS = ("paper_id", "labels", "reasons")
-
 # Per paper and field, the reason code: 0 = not labelled, 1 = seed, 2 = override, 3 + r = rule number r.
 _NONE, _SEED, _OVERRIDE, _RULE = 0, 1, 2, 3
 

@@ -1,7 +1,7 @@
 """The tables stages exchange, with their documented columns: the only contract between stages.
 
 fetch (or the synthetic generator) writes ``papers``, ``citations``, ``seeds`` and ``field_growth``;
-analyze reads them. Multi-valued text columns are ``|``-joined strings (``""`` when empty) so that
+analyze reads them and writes ``labels``. Multi-valued text columns are ``|``-joined strings (``""`` when empty) so that
 10M-row tables stay cheap to vectorise; ``external_ids`` is a JSON object string.
 """
 
@@ -36,6 +36,11 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "field": "string",           # a field name from the config
         "paper_id": "string",        # the resolved S2 paperId
         "origin": "string",          # "id:<the id as configured>" or "query:<the bulk-search query>"
+    },
+    "labels": {
+        "paper_id": "string",
+        "labels": "string",          # |-joined field names in config order, "other" when none
+        "reasons": "string",         # |-joined "field:reason", reason = seed | rule:<name> | override | default
     },
     "field_growth": {
         "field": "string",

@@ -1,6 +1,5 @@
 """Study config: the shipped configs load; every bad key is named in a UserError."""
 
-from pathlib import Path
 
 import pytest
 
