@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import os
-from pathlib import Path
 
 
 from pipeline import OTHER, analysis
@@ -22,6 +20,7 @@ from pipeline.errors import UserError
 from pipeline.fields import label_counts, label_papers, read_overrides
 from pipeline.graph import GRAPH_FILES, build_graph, label_assortativity, write_graph
 from pipeline.manifest import update_manifest
+from pipeline.paths import write_atomically
 from pipeline.tables import read_table, write_table
 
 log = logging.getLogger(__name__)
@@ -73,7 +72,7 @@ def run_analyze(ctx: Context, args: argparse.Namespace | None = None) -> dict:
         "cross_field_by_kind.csv": analysis.shares_by_kind(data, counting=config.counting),
     }
     for name, frame in outputs.items():
-        _atomic(tables / name, lambda tmp, frame=frame: frame.to_csv(tmp, index=False))
+        write_atomically(tables / name, lambda tmp, frame=frame: frame.to_csv(tmp, index=False))
 
     mixing = analysis.mixing_matrix(data, counting=config.counting)
     graph = build_graph(data, quiet=ctx.quiet)
@@ -112,10 +111,3 @@ def _number(value: float) -> float | None:
     """JSON-safe: NaN (undefined statistic) becomes null."""
     return None if value is None or math.isnan(value) else float(value)
 
-
-def _atomic(path: Path, write) -> None:
-    """Write ``path`` through a temporary file, so a crash never leaves half a table."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)

@@ -9,7 +9,6 @@ The statistics do not use this graph (they are vectorised over the edge table, :
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import networkx as nx
@@ -17,6 +16,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from pipeline.analysis import CitationData
+from pipeline.paths import write_atomically
 
 GRAPH_FILES = ("graph.graphml", "graph.gexf")
 
@@ -59,13 +59,5 @@ def label_assortativity(graph: nx.DiGraph) -> float:
 
 def write_graph(graph: nx.DiGraph, directory: Path) -> list[Path]:
     """Write ``graph.graphml`` and ``graph.gexf`` under ``directory`` (each atomically) and return their paths."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, write in zip(GRAPH_FILES, (nx.write_graphml, nx.write_gexf)):
-        path = directory / name
-        tmp = path.with_name(name + ".tmp")
-        write(graph, tmp)
-        os.replace(tmp, path)
-        written.append(path)
-    return written
+    return [write_atomically(Path(directory) / name, lambda tmp, write=write: write(graph, tmp))
+            for name, write in zip(GRAPH_FILES, (nx.write_graphml, nx.write_gexf))]

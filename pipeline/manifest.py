@@ -7,9 +7,10 @@ truncations, unknown ids, and ``synthetic``/``synthetic_truth`` when the data ca
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
+
+from pipeline.paths import write_atomically
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
@@ -24,8 +25,6 @@ def update_manifest(path: Path, **sections: Any) -> dict[str, Any]:
     path = Path(path)
     manifest = read_manifest(path)
     manifest.update(sections)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    text = json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
+    write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return manifest

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_atomically(path: Path, write: Callable[[Path], object]) -> Path:
+    """Create ``path`` by calling ``write`` on a temporary sibling, then renaming it into place, so a crash
+    never leaves half a file; parent directories are created. Returns ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+    return path
 
 
 @dataclass(frozen=True)

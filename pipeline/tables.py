@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.errors import UserError
+from pipeline.paths import write_atomically
 
 SCHEMAS: dict[str, dict[str, str]] = {
     "papers": {
@@ -61,13 +62,8 @@ def conform(name: str, frame: pd.DataFrame) -> pd.DataFrame:
 
 def write_table(directory: Path, name: str, frame: pd.DataFrame) -> Path:
     """Write table ``name`` as ``directory/name.parquet`` (atomically: a crash never leaves half a table)."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{name}.parquet"
-    tmp = path.with_suffix(".parquet.tmp")
-    conform(name, frame).to_parquet(tmp, index=False)
-    tmp.replace(path)
-    return path
+    table = conform(name, frame)
+    return write_atomically(Path(directory) / f"{name}.parquet", lambda tmp: table.to_parquet(tmp, index=False))
 
 
 def read_table(directory: Path, name: str) -> pd.DataFrame:
