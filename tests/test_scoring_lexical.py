@@ -138,3 +138,51 @@ def test_side_process_never_called_is_stopped_on_leaving(monkeypatch):
         process = side._process
         assert process.is_alive()
     assert not process.is_alive()
+
+
+PIECES = ["a", "B", "é", "猫", " ", "  ", ".", ",", "-", "1", "9", "&", "&quot;", "&amp;", "&lt;", "&gt;", "<skipped>",
+          "-\n", "\n", "\t", "\u00a0", "'", '"', "(", "]", "/", "@", "~", "`", "\r", "\u2028"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(PIECES), max_size=12).map("".join), max_size=8), st.booleans())
+def test_13a_tokens_of_all_texts_at_once_are_sacrebleus_text_by_text(texts, lowercase):
+    # entities, <skipped>, hyphen-newlines, digits next to periods/commas/dashes and texts that end in them: the
+    # joined rewrite must give each text the tokens sacrebleu's own 13a call gives it alone
+    metric = BLEU(effective_order=True, tokenize="13a", lowercase=lowercase)
+    alone = [BLEU(effective_order=True, tokenize="13a", lowercase=lowercase)._preprocess_segment(t).split()
+             for t in texts]
+    assert lexical._bleu_tokens(metric, texts) == alone
+
+
+def test_other_tokenizers_and_changed_13a_rules_take_sacrebleus_call(monkeypatch):
+    texts = ["我每天早上喝茶。", "Hello, world. 1,000-2"]
+    for tokenize in ("zh", "char", "intl"):
+        metric = BLEU(effective_order=True, tokenize=tokenize)
+        assert lexical._bleu_tokens(metric, texts) == [metric._preprocess_segment(t).split() for t in texts]
+    metric = BLEU(effective_order=True, tokenize="13a")
+    calls = []
+    monkeypatch.setattr(lexical, "_13A_RULES", [])  # as if another sacrebleu had other rules
+    monkeypatch.setattr(metric, "_preprocess_segment", lambda t: calls.append(t) or t)
+    assert lexical._bleu_tokens(metric, texts) == [t.split() for t in texts] and calls == texts
+
+
+def _pid():
+    import os
+
+    return os.getpid()
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+def test_forked_runs_a_closure_without_pickling_its_inputs_and_raises_its_error(monkeypatch, cores):
+    import os
+    import threading
+
+    monkeypatch.setattr(parallel, "available_cores", lambda: cores)
+    unpicklable = threading.Lock()  # a closure over it could not be sent to a process: a fork needs no sending
+    with parallel.Forked(lambda: (_pid(), unpicklable.locked())) as forked:
+        pid, locked = forked.result()
+    assert locked is False and (pid == os.getpid()) == (cores == 1)
+    with parallel.Forked(_boom) as forked:
+        with pytest.raises(ValueError, match="no figure today"):
+            forked.result()

@@ -105,3 +105,24 @@ def test_model_scorers_without_package_or_weights_fail_with_one_clear_line(spec,
     message = str(info.value)
     assert "\n" not in message
     assert f"[{extra}]" in message or "could not load" in message
+
+
+def test_score_all_scores_forkable_scorers_beside_each_other_with_the_same_numbers(mqm_pairs, monkeypatch):
+    import os
+
+    from pipeline.scoring import parallel, scorers
+
+    monkeypatch.setattr(parallel, "available_cores", lambda: 2)
+    pids = []
+
+    def where(inputs, *, quiet=False):
+        pids.append(os.getpid())
+        return np.zeros(len(inputs))
+
+    chosen = [make_scorer("chrf"), Scorer("where", "none", where, lambda: "pid", forkable=True), make_scorer("bleu")]
+    together = scorers.score_all(mqm_pairs, chosen)
+    alone = [(score_pairs(mqm_pairs, make_scorer(name)), make_scorer(name)) for name in ("chrf", "bleu")]
+    for (scores, signature), (want, scorer) in zip([together[0], together[2]], alone):
+        pd.testing.assert_frame_equal(scores, want)
+        assert signature.startswith("sacrebleu sentence-level nrefs:1|")  # the forked scorer's state came back
+    assert pids == [] and together[1][1] == "pid"  # "where" ran in another process: its list here stays empty

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import UserError
-from pipeline.scoring import KNOWN_SCORERS, lexical
+from pipeline.scoring import KNOWN_SCORERS, lexical, parallel
 from pipeline.scoring.pairs import text_id
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,8 @@ class Scorer:
     context: str
     score: Callable[..., np.ndarray]
     signature: Callable[[], str]
+    forkable: bool = False
+    """Cheap to run in a forked process beside the others (in-process CPU work: no model, no pool of its own)."""
 
 
 def score_pairs(pairs: pd.DataFrame, scorer: Scorer, *, quiet: bool = False) -> pd.DataFrame:
@@ -73,17 +75,39 @@ def score_pairs(pairs: pd.DataFrame, scorer: Scorer, *, quiet: bool = False) -> 
                          "rejected_score": scored[n:]})
 
 
+def score_all(pairs: pd.DataFrame, chosen: list[Scorer], *, quiet: bool = False) -> list[tuple[pd.DataFrame, str]]:
+    """:func:`score_pairs` of every scorer, with its signature (taken after scoring), in the order given.
+
+    Forkable scorers but one each run in a forked process (:class:`~pipeline.scoring.parallel.Forked`: the pairs
+    are shared copy-on-write, only the scores come back) while this process scores the others, so chrF and BLEU
+    take the time of the slower one on two cores. Model scorers and TER (which spreads itself over the cores)
+    always run here, one after the other."""
+    def scored(scorer: Scorer) -> tuple[pd.DataFrame, str]:
+        return score_pairs(pairs, scorer, quiet=quiet), scorer.signature()
+
+    forkable = [i for i, scorer in enumerate(chosen) if scorer.forkable]
+    forked = {i: parallel.Forked(lambda scorer=chosen[i]: scored(scorer)) for i in forkable[:-1]}
+    try:
+        here = {i: scored(scorer) for i, scorer in enumerate(chosen) if i not in forked}
+        return [forked[i].result() if i in forked else here[i] for i in range(len(chosen))]
+    finally:
+        for process in forked.values():
+            process.__exit__(None, None, None)
+
+
 # ------------------------------------------------------------------------------------------------ sacrebleu
 
 
 def _sacrebleu_scorer(kind: str) -> Scorer:
+    import sacrebleu.metrics  # noqa: F401  (0.2 s: imported once here, before score_all forks, not in each process)
+
     scores = lexical.SacrebleuScores(kind)
 
     def score(inputs: pd.DataFrame, *, quiet: bool = False) -> np.ndarray:
         return scores(inputs["text"].tolist(), inputs["references"].tolist(), inputs["language"].tolist(),
                       quiet=quiet)
 
-    return Scorer(kind, "references", score, scores.signature)
+    return Scorer(kind, "references", score, scores.signature, forkable=kind != "ter")
 
 
 # -------------------------------------------------------------------------------------------- simple scorers

@@ -101,8 +101,15 @@ def run_score(ctx, args: argparse.Namespace) -> None:
 def _score(ctx, args: argparse.Namespace, params, chosen_scorers: list, figure: parallel.SideProcess | None) -> None:
     table = _load_all(args.pairs, ctx=ctx, fmt=args.format, hard_below=args.hard_below)
     table = _keep(_keep(table, "language", args.language), "subset", args.subset)
-    _write_parquet(table, ctx.paths.score("pairs.parquet"))
-    _write_parquet(_texts(table), ctx.paths.score("texts.parquet"))
+    # the pair and text tables are written by a forked process while this one scores (0.1 s off the wall)
+    writing = parallel.Forked(lambda: (_write_parquet(table, ctx.paths.score("pairs.parquet")),
+                                       _write_parquet(_texts(table), ctx.paths.score("texts.parquet"))))
+    with writing:
+        _scored(ctx, args, params, chosen_scorers, figure, table, writing)
+
+
+def _scored(ctx, args: argparse.Namespace, params, chosen_scorers: list, figure: parallel.SideProcess | None,
+            table: pd.DataFrame, writing: parallel.Forked) -> None:
     human_ties = int((table["margin"] == 0).sum())
     log.info("%d pairs (%d human ties) from %s", len(table), human_ties, ", ".join(args.pairs))
     section = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "synthetic": False,
@@ -114,20 +121,20 @@ def _score(ctx, args: argparse.Namespace, params, chosen_scorers: list, figure: 
                               "unit": "cluster of pairs"},
                 "per_language": table.groupby("language").size().to_dict(), "scorers": {}}
     if not chosen_scorers:
+        writing.result()
         log.info("no --scorer given: wrote %s and %s", ctx.paths.score("pairs.parquet"), ctx.paths.score("texts.parquet"))
         section["signature"] = scoring_signature(section)
         update_manifest(ctx.paths.manifest, scoring=as_section(section))
         return
     meta = table[["pair_id", "prompt", "subset", "language", "margin"]]
     long = []
-    for scorer in chosen_scorers:
-        scored = scorers.score_pairs(table, scorer, quiet=ctx.quiet)  # aligned with the table's rows
-        if scored[["chosen_score", "rejected_score"]].isna().all(axis=None):
+    for scorer, (scored, signature) in zip(chosen_scorers, scorers.score_all(table, chosen_scorers, quiet=ctx.quiet)):
+        if scored[["chosen_score", "rejected_score"]].isna().all(axis=None):  # aligned with the table's rows
             raise UserError(f"scorer {scorer.name} could score none of the pairs (it needs human references, "
                             "which these pairs lack); use a reference-free scorer")
         long.append(meta.assign(chosen_score=scored["chosen_score"].to_numpy(),
                                 rejected_score=scored["rejected_score"].to_numpy(), scorer=scorer.name))
-        section["scorers"][scorer.name] = scorer.signature()
+        section["scorers"][scorer.name] = signature
     scores = pd.concat(long, ignore_index=True)
     pair_scores = scores.drop(columns="prompt")
     write_atomically(ctx.paths.score("pair_scores.parquet"), lambda tmp: pair_scores.to_parquet(tmp, index=False))
@@ -147,6 +154,7 @@ def _score(ctx, args: argparse.Namespace, params, chosen_scorers: list, figure: 
     by_section = metaeval.rewardbench_sections(accuracy)
     if len(by_section):
         outputs.append(_write_csv(by_section, ctx.paths.score("sections.csv")))
+    writing.result()
     if figure is not None:
         outputs += figure.result()
     section["outputs"] = [str(p) for p in outputs]
