@@ -14,7 +14,8 @@ torch = pytest.importorskip("torch", reason="the rm extra (torch) is not install
 transformers = pytest.importorskip("transformers", reason="the rm extra (transformers) is not installed")
 
 WORDS = "the a cat dog sat ran on mat question answer name colour blue red is what".split()
-CHAT_TEMPLATE = "{% for m in messages %}<{{ m['role'] }}> {{ m['content'] }}\n{% endfor %}"
+CHAT_TEMPLATE = "{{ cls_token }}{% for m in messages %}<{{ m['role'] }}> {{ m['content'] }}\n{% endfor %}{{ sep_token }}"
+"""As real reward models' templates do, it writes the model's own special tokens (here BERT's [CLS] … [SEP])."""
 
 
 def tiny_reward_model(directory, *, chat_template=None):
@@ -35,7 +36,7 @@ def tiny_reward_model(directory, *, chat_template=None):
     torch.manual_seed(0)
     config = transformers.BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1,
                                      num_attention_heads=2, intermediate_size=32, max_position_embeddings=64,
-                                     num_labels=1)
+                                     num_labels=1, initializer_range=1.0)  # rewards that differ visibly
     model = transformers.BertForSequenceClassification(config).eval()
     tokenizer.save_pretrained(directory)
     model.save_pretrained(directory)
@@ -52,9 +53,9 @@ ROWS = [("what is the name", "the cat", "a dog ran on the mat"), ("what colour",
         ("what is the name", "the dog", "the cat")]
 
 
-def reward(tokenizer, model, text):
+def reward(tokenizer, model, text, *, special=True):
     with torch.no_grad():
-        return float(model(**tokenizer(text, return_tensors="pt")).logits[0, 0])
+        return float(model(**tokenizer(text, return_tensors="pt", add_special_tokens=special)).logits[0, 0])
 
 
 @pytest.mark.parametrize("chat_template", [None, CHAT_TEMPLATE])
@@ -67,13 +68,17 @@ def test_reward_model_from_a_local_directory_scores_the_prompt_and_text(tmp_path
     def as_chat(prompt, text):
         if chat_template is None:
             return f"{prompt}\n{text}"
-        return f"<user> {prompt}\n<assistant> {text}\n"
+        return f"[CLS]<user> {prompt}\n<assistant> {text}\n[SEP]"
 
-    expected_chosen = [reward(tokenizer, model, as_chat(p, c)) for p, c, _ in ROWS]
-    expected_rejected = [reward(tokenizer, model, as_chat(p, r)) for p, _, r in ROWS]
+    special = chat_template is None  # the template's own [CLS] … [SEP], not a second pair around them
+    expected_chosen = [reward(tokenizer, model, as_chat(p, c), special=special) for p, c, _ in ROWS]
+    expected_rejected = [reward(tokenizer, model, as_chat(p, r), special=special) for p, _, r in ROWS]
+    if chat_template:
+        doubled = [reward(tokenizer, model, as_chat(p, c)) for p, c, _ in ROWS]
+        assert doubled != pytest.approx(expected_chosen, rel=1e-3)  # the test can tell doubled tokens apart
     # batched with padding in the scorer, one at a time here: the same rewards up to float rounding
-    assert scored["chosen_score"].tolist() == pytest.approx(expected_chosen, abs=1e-5)
-    assert scored["rejected_score"].tolist() == pytest.approx(expected_rejected, abs=1e-5)
+    assert scored["chosen_score"].tolist() == pytest.approx(expected_chosen, rel=1e-4)
+    assert scored["rejected_score"].tolist() == pytest.approx(expected_rejected, rel=1e-4)
     assert len(set(expected_chosen + expected_rejected)) > 1  # a model that gives one constant would prove nothing
 
 

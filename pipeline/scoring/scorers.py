@@ -213,9 +213,12 @@ def _reward_model_scorer(model_name: str, *, batch_size: int = 8) -> Scorer:
         from tqdm import tqdm  # here, not at the top: only the model scorers show a bar
 
         texts = [chat(p, t) for p, t in zip(inputs["prompt"], inputs["text"])]
+        # a chat template writes the model's special tokens itself (BOS, CLS …): adding them again would double them
+        special = not tokenizer.chat_template
         out = []
         for start in tqdm(range(0, len(texts), batch_size), disable=quiet, desc="rm", leave=False):
-            batch = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True, truncation=True)
+            batch = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True, truncation=True,
+                              add_special_tokens=special)
             with torch.no_grad():
                 out.append(model(**batch.to(device)).logits[:, 0].float().cpu().numpy())
         return np.concatenate(out) if out else np.array([])
