@@ -56,19 +56,27 @@ class Scorer:
     """Cheap to run in a forked process beside the others (in-process CPU work: no model, no pool of its own)."""
 
 
-def score_pairs(pairs: pd.DataFrame, scorer: Scorer, *, quiet: bool = False) -> pd.DataFrame:
-    """Scores of both sides of every pair, each distinct (text, context) scored once.
-
-    Returns ``pair_id, chosen_score, rejected_score`` aligned with ``pairs``.
-    """
-    key = CONTEXT_KEYS[scorer.context]
+def distinct_inputs(pairs: pd.DataFrame, context: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """The distinct (text, context) inputs of both sides of every pair, and where each side's is: ``(inputs,
+    where)``, ``inputs.iloc[where[i]]`` being side i (the chosen sides, then the rejected ones)."""
+    key = CONTEXT_KEYS[context]
     texts = pairs["chosen"].tolist() + pairs["rejected"].tolist()
     columns = [texts if column == "text" else pairs[column].tolist() * 2 for column in key]
     distinct: dict[tuple, int] = {}
     where = np.fromiter((distinct.setdefault(k, len(distinct)) for k in zip(*columns)), dtype=np.int64,
                         count=len(texts))
-    log.info("%s: %d distinct inputs for %d pairs", scorer.name, len(distinct), len(pairs))
-    inputs = pd.DataFrame(list(distinct), columns=key)
+    return pd.DataFrame(list(distinct), columns=key), where
+
+
+def score_pairs(pairs: pd.DataFrame, scorer: Scorer, *, quiet: bool = False,
+                inputs: tuple[pd.DataFrame, np.ndarray] | None = None) -> pd.DataFrame:
+    """Scores of both sides of every pair, each distinct (text, context) scored once (``inputs``: the pairs'
+    :func:`distinct_inputs` for the scorer's context, when already at hand).
+
+    Returns ``pair_id, chosen_score, rejected_score`` aligned with ``pairs``.
+    """
+    inputs, where = inputs or distinct_inputs(pairs, scorer.context)
+    log.info("%s: %d distinct inputs for %d pairs", scorer.name, len(inputs), len(pairs))
     scored = np.asarray(scorer.score(inputs, quiet=quiet), dtype=float)[where]
     n = len(pairs)
     return pd.DataFrame({"pair_id": pairs["pair_id"].to_numpy(), "chosen_score": scored[:n],
@@ -81,9 +89,11 @@ def score_all(pairs: pd.DataFrame, chosen: list[Scorer], *, quiet: bool = False)
     Forkable scorers but one each run in a forked process (:class:`~pipeline.scoring.parallel.Forked`: the pairs
     are shared copy-on-write, only the scores come back) while this process scores the others, so chrF and BLEU
     take the time of the slower one on two cores. Model scorers and TER (which spreads itself over the cores)
-    always run here, one after the other."""
+    always run here, one after the other. Scorers of the same context share one :func:`distinct_inputs`."""
+    inputs = {context: distinct_inputs(pairs, context) for context in dict.fromkeys(s.context for s in chosen)}
+
     def scored(scorer: Scorer) -> tuple[pd.DataFrame, str]:
-        return score_pairs(pairs, scorer, quiet=quiet), scorer.signature()
+        return score_pairs(pairs, scorer, quiet=quiet, inputs=inputs[scorer.context]), scorer.signature()
 
     forkable = [i for i, scorer in enumerate(chosen) if scorer.forkable]
     forked = {i: parallel.Forked(lambda scorer=chosen[i]: scored(scorer)) for i in forkable[:-1]}
