@@ -52,7 +52,12 @@ def test_citation_study_notebook_runs_on_the_demo_and_skips_the_anthology_sectio
     text = outputs_text(notebook)
     assert f"run: {paths.data}" in text and "synthetic: True" in text
     assert f"no ACL Anthology growth table at {absent}: section skipped" in text
-    assert images(notebook) == 3
+    assert images(notebook) == 4  # the three redrawn figures and the yearly coupling
+    # beyond the paper: the run's own terminology sentences, then the committed real Anthology table's
+    assert "this run (SYNTHETIC data):" in text
+    assert "ACL Anthology (real data, figures/acl-anthology/terminology.csv):" in text
+    assert "- For *reward hacking / metric gaming*, metrics papers say “Goodhart” (0.02% of 4,552" in text
+    assert "rising" in text or "flat" in text or "falling" in text  # the trend verdicts are shown
 
 
 def test_citation_study_notebook_compares_the_anthology_fields_growth_rates(tmp_path_factory):
@@ -72,7 +77,7 @@ def test_citation_study_notebook_compares_the_anthology_fields_growth_rates(tmp_
                           for w in line.split()[1:] if w != "\\") for name in ("metrics", "reward_models")}
     assert row["metrics"].startswith("2016 2023 10 1280 +100% "), rates  # doubles every year
     assert row["reward_models"].startswith("2016 2023 5 10935 +200% "), rates  # triples every year
-    assert images(notebook) == 4
+    assert images(notebook) == 5
 
 
 def test_scoring_notebook_runs_on_a_score_run(tmp_path):
