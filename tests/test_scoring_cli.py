@@ -253,7 +253,8 @@ def test_pdf_figure_only_when_asked_and_not_with_no_figure(tmp_path, capsys):
 
 
 def test_results_do_not_depend_on_the_number_of_cores(tmp_path, monkeypatch):
-    # one core: TER and the figure in this process; two: TER in two forked workers, the figure in a side process
+    # one core: everything in this process; two: TER in two forked workers, chrF in a forked process beside BLEU,
+    # the pair tables written by another, the figure in a side process
     from pipeline.scoring import lexical, parallel
 
     monkeypatch.setattr(lexical, "TER_PARALLEL_FROM", 1)
@@ -261,11 +262,12 @@ def test_results_do_not_depend_on_the_number_of_cores(tmp_path, monkeypatch):
     for cores in (1, 2):
         monkeypatch.setattr(parallel, "available_cores", lambda cores=cores: cores)
         out = tmp_path / f"cores{cores}"
-        assert score("--pairs", MQM, "--pairs", MRB, "--scorer", "ter", "--scorer", "chrf", "--scorer", "longer",
+        assert score("--pairs", MQM, "--pairs", MRB, "--scorer", "ter", "--scorer", "chrf", "--scorer", "bleu",
+                     "--scorer", "longer",
                      "--resamples", "200", "--bootstrap-seed", "3", "--out", out) == 0
         runs[cores] = out
         assert (out / "figures" / "scoring_accuracy.png").stat().st_size > 0
-    for name in ("accuracy.csv", "comparisons.csv", "pair_scores.parquet", "pairs.parquet"):
+    for name in ("accuracy.csv", "comparisons.csv", "pair_scores.parquet", "pairs.parquet", "texts.parquet"):
         assert (runs[1] / "scores" / name).read_bytes() == (runs[2] / "scores" / name).read_bytes(), name
     accuracy = pd.read_csv(runs[1] / "scores" / "accuracy.csv")
     assert (accuracy["ci_low"] < accuracy["ci_high"]).any()  # the intervals compared are real ones
