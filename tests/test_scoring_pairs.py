@@ -227,3 +227,17 @@ def test_malformed_m_rewardbench_translation_rows_are_user_errors(tmp_path, row,
     path.write_text(json.dumps(row) + "\n", encoding="utf-8")
     with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)")):
         load_pairs(path, fmt="m-rewardbench-translation")
+
+
+def test_mqm_row_cut_short_names_its_line_and_the_first_missing_column():
+    lines = MQM.read_text(encoding="utf-8").splitlines()
+    # line 2 keeps a U+2028 and a form feed inside its target (not line breaks for a TSV), line 3 is blank, line 4
+    # (the file's third rating) stops after the target: category and severity are missing
+    text = "\n".join([lines[0], lines[1].replace("Hallo Welt.", "Hallo\u2028Welt\x0c."), "  ",
+                      "\t".join(lines[2].split("\t")[:7]), *lines[3:]]) + "\n"
+    with pytest.raises(UserError) as info:
+        read_mqm_ratings(text, origin="t.tsv")
+    assert str(info.value) == ("t.tsv line 4 has 7 tab-separated cells, but column 'category' is cell 8: the row is "
+                               "cut short; fix or remove it")
+    whole = "\n".join([lines[0], lines[1].replace("Hallo Welt.", "Hallo\u2028Welt\x0c."), "  ", *lines[2:]]) + "\n"
+    assert len(read_mqm_ratings(whole, origin="t.tsv")) == len(lines) - 1  # blank lines and U+2028 are fine

@@ -151,12 +151,7 @@ def read_mqm_ratings(text: str, *, origin: str) -> pd.DataFrame:
                         f"{chr(9).join(MQM_COLUMNS[:3] + ['seg_id'] + MQM_COLUMNS[3:])}")
     wanted = set(MQM_COLUMNS) | {seg_column}
     needed = max(header.index(c) for c in wanted) + 1   # trailing optional cells (metadata) may be left off
-    for number, line in enumerate(text.splitlines()[1:], start=2):
-        cells = line.count("\t") + 1
-        if line.strip() and cells < needed:
-            raise UserError(f"{origin} line {number} has {cells} tab-separated cells, but column "
-                            f"{header[cells]!r} is cell {header.index(header[cells]) + 1}: the row is cut short; "
-                            "fix or remove it")
+    _check_row_lengths(text, needed, header, origin=origin)
     try:
         ratings = pd.read_csv(io.StringIO(text), sep="\t", quoting=csv.QUOTE_NONE, dtype=str, keep_default_na=False,
                               usecols=lambda c: c in wanted)
@@ -166,6 +161,22 @@ def read_mqm_ratings(text: str, *, origin: str) -> pd.DataFrame:
         raise UserError(f"{origin} has a header but no ratings")
     ratings["segment"] = ratings["doc"] + ":" + ratings[seg_column]
     return ratings
+
+
+def _check_row_lengths(text: str, needed: int, header: list[str], *, origin: str) -> None:
+    """A user error naming the first non-blank line (after the header) with fewer than ``needed`` tab-separated
+    cells. Lines are what the TSV parser reads, split at ``\n`` only (a U+2028 or form feed inside a text is not a
+    line break); the cells are counted for all lines at once from the positions of the tabs and newlines in the
+    UTF-8 bytes (both ASCII, so never inside a multi-byte character)."""
+    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    ends = np.append(np.flatnonzero(data == ord("\n")), len(data))  # the end of each line
+    cells = np.bincount(np.searchsorted(ends, np.flatnonzero(data == ord("\t"))), minlength=len(ends)) + 1
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    for line in np.flatnonzero(cells[1:] < needed) + 1:
+        if data[starts[line]:ends[line]].tobytes().strip():
+            count = int(cells[line])
+            raise UserError(f"{origin} line {line + 1} has {count} tab-separated cells, but column "
+                            f"{header[count]!r} is cell {count + 1}: the row is cut short; fix or remove it")
 
 
 def error_weights(ratings: pd.DataFrame, *, weights: MqmWeights = MqmWeights()) -> np.ndarray:
