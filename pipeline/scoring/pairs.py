@@ -503,7 +503,6 @@ def _finish(pairs: pd.DataFrame, *, origin: str | None = None) -> pd.DataFrame:
     if duplicated.any():
         raise UserError(f"{origin}: pair id {pairs['pair_id'][duplicated].iloc[0]} occurs more than once; "
                         "ids must be unique")
-    prompts = pairs["prompt"].tolist()
-    pairs["chosen_id"] = _text_ids(prompts, pairs["chosen"].tolist())
-    pairs["rejected_id"] = _text_ids(prompts, pairs["rejected"].tolist())
+    ids = _text_ids(pairs["prompt"].tolist() * 2, pairs["chosen"].tolist() + pairs["rejected"].tolist())
+    pairs["chosen_id"], pairs["rejected_id"] = ids[:len(pairs)], ids[len(pairs):]
     return pairs[PAIR_COLUMNS].reset_index(drop=True)
