@@ -215,7 +215,8 @@ class TerminologySection:
     """What the terminology stage counted (:mod:`pipeline.stages.terminology`)."""
 
     source: str
-    """``study`` (the run's papers and labels) or ``acl-anthology``."""
+    """``study`` (the run's papers and labels), ``acl-anthology``, or ``s2-datasets`` (every labelled paper of a
+    whole release, counted by ``corpus``)."""
     date: str
     terms_file: str
     terms_hash: str
@@ -225,7 +226,7 @@ class TerminologySection:
     with_abstract: int
     papers_per_field: dict[str, int] = field(default_factory=dict)
     data: str = ""
-    """Where the papers came from: the tables directory, or the Anthology XML directory."""
+    """Where the papers came from: the tables directory, the Anthology XML directory, or the release's shards."""
     skipped_files: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
 

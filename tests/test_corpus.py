@@ -5,6 +5,7 @@ planted mixing; the real S2AG sample records parse to the end."""
 from __future__ import annotations
 
 import argparse
+import io
 import json
 from pathlib import Path
 
@@ -247,3 +248,33 @@ def test_a_truncated_shard_is_named_in_one_line_and_the_others_are_kept(spark, t
     assert code == 2 and len(err) == 1 and f"{cut} is truncated or not gzip" in err[0]
     assert len(list((shards / "citations").glob("*.gz"))) == 4
     assert not (tmp_path / "out" / "processed").exists()
+
+
+def test_corpus_terminology_counts_every_paper_of_the_release_as_the_pandas_engine(demo_run, pandas_engine):
+    from pipeline.stats.terminology import usage_table
+    from pipeline.terms import DEFAULT_TERMS, load_terms
+
+    paths, literature = demo_run
+    config = load_config(REPO_ROOT / "data" / "demo.toml")
+    terms, concept_labels = load_terms(DEFAULT_TERMS, field_names=config.field_names)
+    labels = literature.papers[["paper_id"]].merge(pandas_engine["labels"], on="paper_id", how="left")["labels"]
+    expected = usage_table(literature.papers, labels, terms, fields=pandas_engine["data"].fields,
+                           rules={spec.name: list(spec.rules.values()) for spec in config.fields})
+    expected.insert(1, "concept_label", expected["concept"].map(concept_labels))
+    written = pd.read_csv(paths.table("terminology.csv"))
+    pd.testing.assert_frame_equal(written, pd.read_csv(io.StringIO(expected.to_csv(index=False))), check_exact=True)
+    section = read_manifest(paths.manifest)["terminology"]
+    assert section["source"] == "s2-datasets" and section["papers"] == len(literature.papers)
+    assert section["with_abstract"] == int(literature.papers["abstract"].notna().sum())
+    assert section["papers_per_field"]["other"] == (labels == "other").sum() > 0
+    assert section["papers"] > len(pd.read_parquet(paths.table("papers.parquet")))   # not the study papers alone
+    assert written["using"].sum() > 0
+
+
+def test_terminology_refuses_to_replace_the_release_table_by_the_study_papers(demo_run, capsys):
+    paths, _ = demo_run
+    before = paths.table("terminology.csv").read_bytes()
+    code = main(["terminology", "--config", str(REPO_ROOT / "data" / "demo.toml"), "--out", str(paths.data)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "counts every paper of the S2 Datasets release" in err[0]
+    assert "corpus ... --terms PATH" in err[0] and paths.table("terminology.csv").read_bytes() == before

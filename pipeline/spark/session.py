@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterable
 
 from pipeline.errors import UserError
@@ -87,7 +88,10 @@ def make_session(*, master: str | None, conf: dict[str, str], app: str = "trench
     stderr unless ``quiet``).
 
     On a local master, shuffles get 4 partitions per core instead of Spark's 200 (sized for clusters: on a
-    laptop, 200 tiny tasks per shuffle make a 3,000-paper run take minutes instead of seconds).
+    laptop, 200 tiny tasks per shuffle make a 3,000-paper run take minutes instead of seconds), and the Python
+    workers (the terminology count runs the package's matcher in them) are this interpreter, which has the
+    package's dependencies, unless ``PYSPARK_PYTHON`` says otherwise; on a cluster they
+    are the executors' Python, which needs the package installed (see the README).
     """
     from pyspark import SparkConf
     from pyspark.sql import SparkSession
@@ -101,6 +105,7 @@ def make_session(*, master: str | None, conf: dict[str, str], app: str = "trench
     cores = local_cores(master)
     if cores:
         defaults["spark.sql.shuffle.partitions"] = str(4 * cores)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)    # read by SparkContext, not from the conf
     for key, value in {**defaults, **conf}.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()

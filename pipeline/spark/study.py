@@ -38,12 +38,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from pipeline import OTHER
+from pipeline.sources.s2_datasets import NAME as SOURCE
 from pipeline.stats import citations as stats
 
 log = logging.getLogger(__name__)
-
-SOURCE = "s2-datasets"
-"""The ``source`` of the ``field_growth`` rows: papers of the whole release labelled with the field."""
 
 _NO_CITATIONID = 2 ** 63 - 1
 

@@ -85,7 +85,7 @@ FIGURES = Stage(
 CORPUS = Stage(
     "corpus", "the study over a whole S2 Datasets release (papers, abstracts, ~2.5B citations) with PySpark",
     run="pipeline.stages.corpus:run_corpus", options="pipeline.stages.options:add_corpus_arguments",
-    outputs=(*FETCH_TABLES, *ANALYSIS_TABLES))
+    outputs=(*FETCH_TABLES, *ANALYSIS_TABLES, TERMINOLOGY_TABLE))
 SCORE = Stage(
     "score", "how often a metric or reward model prefers the human-preferred output",
     run="pipeline.stages.score:run_score", options="pipeline.stages.options:add_score_arguments",

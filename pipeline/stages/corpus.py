@@ -32,15 +32,16 @@ from pipeline.context import Context
 from pipeline.errors import UserError
 from pipeline.manifest import CorpusSection, FetchSection, update_manifest
 from pipeline.paths import write_atomically
+from pipeline.sources.s2_datasets import NAME as SOURCE_NAME
 from pipeline.stages.analyze import TOP, analysis_section
 from pipeline.stages.options import bootstrap_params
+from pipeline.stages.terminology import write_terminology
 from pipeline.stats import citations as stats
 from pipeline.stats.beyond import beyond_tables
-from pipeline.tables import SCHEMAS, write_table
+from pipeline.tables import SCHEMAS, TERMINOLOGY_TABLE, write_table
+from pipeline.terms import DEFAULT_TERMS, load_terms
 
 log = logging.getLogger(__name__)
-
-SOURCE_NAME = "s2-datasets"
 
 
 def run_corpus(ctx: Context, args: argparse.Namespace, *, api_key: str | None = None) -> dict:
@@ -68,6 +69,14 @@ def run_corpus(ctx: Context, args: argparse.Namespace, *, api_key: str | None = 
         from pipeline.spark.regex import to_java
         for name, pattern in spec.rules.items():
             to_java(pattern, what=f"rule fields.{spec.name}.rules.{name}")
+    terms_file = getattr(args, "terms", None) or DEFAULT_TERMS
+    try:
+        terms, concept_labels = load_terms(terms_file, field_names=config.field_names)
+    except UserError as exc:
+        if getattr(args, "terms", None):
+            raise
+        log.warning("corpus: no terminology table: %s (or give --terms PATH)", exc)
+        terms = None
     require_pyspark()
     require_java()
 
@@ -75,6 +84,7 @@ def run_corpus(ctx: Context, args: argparse.Namespace, *, api_key: str | None = 
 
     from pipeline.sources.s2_datasets.release import prepare
     from pipeline.spark.session import make_session
+    from pipeline.spark.terminology import usage_counts
 
     owned = SparkSession.getActiveSession() is None
     spark = make_session(master=master, conf=conf, quiet=ctx.quiet)
@@ -85,8 +95,16 @@ def run_corpus(ctx: Context, args: argparse.Namespace, *, api_key: str | None = 
                          quiet=ctx.quiet)
         times = {"input": time.perf_counter() - tick}
         tick = time.perf_counter()
-        analysis, fetch = _study(spark, ctx, inputs, params=params, overrides=overrides)
+        analysis, fetch, labelled, abstracts = _study(spark, ctx, inputs, params=params, overrides=overrides)
         times["study"] = time.perf_counter() - tick
+        terminology = None                              # no terms: no table, and no earlier run's table either
+        ctx.paths.table(TERMINOLOGY_TABLE).unlink(missing_ok=True)
+        if terms:
+            tick = time.perf_counter()
+            counts = usage_counts(labelled, abstracts, terms, n_fields=len(config.field_names))
+            _, terminology = write_terminology(ctx, counts, terms, concept_labels, terms_file=terms_file,
+                                               source=SOURCE_NAME, data=inputs.source)
+            times["terminology"] = time.perf_counter() - tick
         master_used, spark_version = spark.sparkContext.master, spark.version
     finally:
         if owned:
@@ -98,7 +116,8 @@ def run_corpus(ctx: Context, args: argparse.Namespace, *, api_key: str | None = 
         seconds={k: round(v, 1) for k, v in times.items()}, time=f"{times['total']:.0f}s", release=inputs.release,
         updated_from=inputs.updated_from, downloaded_shards=inputs.downloaded,
         unresolved_references=fetch.unresolved_references)
-    sections = {"fetch": fetch, "analysis": analysis, "corpus": corpus, "synthetic": inputs.synthetic}
+    sections = {"fetch": fetch, "analysis": analysis, "corpus": corpus, "terminology": terminology,
+                "synthetic": inputs.synthetic}
     if inputs.synthetic_truth:
         sections["synthetic_truth"] = inputs.synthetic_truth
     elif not inputs.synthetic:
@@ -109,7 +128,9 @@ def run_corpus(ctx: Context, args: argparse.Namespace, *, api_key: str | None = 
     return written["corpus"]
 
 
-def _study(spark, ctx: Context, inputs, *, params, overrides) -> dict:
+def _study(spark, ctx: Context, inputs, *, params, overrides) -> tuple:
+    """The analysis and fetch sections, after writing the analysis and study tables; and the labelled papers and
+    the abstracts (Spark frames) for the terminology count."""
     from pipeline.spark import labels as spark_labels
     from pipeline.spark import study
 
@@ -176,7 +197,7 @@ def _study(spark, ctx: Context, inputs, *, params, overrides) -> dict:
         edge_details={"setting": "corpus", "citations_with_detail": aggregates.edges},
         field_growth={name: "corpus" for name in config.field_names},
         papers=n_written, citations=n_citations, unresolved_references=aggregates.unresolved)
-    return analysis, fetch
+    return analysis, fetch, labelled, abstracts
 
 
 def _write_study_tables(tables, labelled, papers, abstracts, edges, seeds, aggregates, field_names) -> tuple:

@@ -60,8 +60,8 @@ def run_demo(ctx: Context, args=None) -> RunPaths:
 
 
 def _run_corpus_demo(ctx: Context, args, *, paths: RunPaths) -> RunPaths:
-    """``demo --corpus``: the local server's Datasets API → download → Parquet → Spark → tables → terminology (of
-    the study papers) → figures/report.
+    """``demo --corpus``: the local server's Datasets API → download → Parquet → Spark → tables (terminology of
+    the whole release included) → figures/report.
 
     The data directory starts without the demo's release (a literature generated afresh is downloaded whole, as
     a real first run would be); the key is the demo's own, for the local server only. As for the study demo, the
@@ -76,7 +76,6 @@ def _run_corpus_demo(ctx: Context, args, *, paths: RunPaths) -> RunPaths:
     from pipeline.manifest import sign_manifest
     from pipeline.stages.corpus import run_corpus
     from pipeline.stages.figures import run_figures
-    from pipeline.stages.terminology import run_terminology
 
     config = load_config(getattr(args, "config", None) or DEMO_CONFIG)
     paths.check_writable()
@@ -90,7 +89,6 @@ def _run_corpus_demo(ctx: Context, args, *, paths: RunPaths) -> RunPaths:
             run_ctx = dataclasses.replace(ctx, config=config, paths=paths, api_url=server.url)
             run_corpus(run_ctx, corpus_args, api_key="local-demo-key")
         update_manifest(paths.manifest, synthetic_truth=literature.truth)
-        run_terminology(run_ctx, argparse.Namespace(source="study", acl_data=None, terms=None))   # the study papers
         run_figures(run_ctx, args)
         sign_manifest(paths.manifest)
     print(f"SYNTHETIC corpus demo done: report {paths.report}, figures in {paths.figures}, tables in {paths.tables}")

@@ -123,7 +123,7 @@ def _add_spark_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``corpus``: where the release comes from, where Spark runs, the bootstrap."""
+    """Options of ``corpus``: where the release comes from, the terms to count, where Spark runs, the bootstrap."""
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--release", metavar="latest|YYYY-MM-DD",
                         help="download this S2 Datasets release (needs S2_API_KEY; default: latest)")
@@ -136,6 +136,7 @@ def add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--parquet", metavar="URI",
                         help="where the converted Parquet lives (default: under <out>/s2-datasets/; on a cluster, "
                              "an object-storage URI every executor reads)")
+    _add_terms_argument(parser)
     _add_spark_arguments(parser)
     add_bootstrap_arguments(parser)
 
@@ -201,6 +202,10 @@ def add_terminology_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--acl-data", type=Path, metavar="DIR",
                         help="for --source acl-anthology: the Anthology's data directory (with xml/*.xml), e.g. "
                              "../shared/acl-anthology (default: acl-anthology clones the Anthology)")
+    _add_terms_argument(parser)
+
+
+def _add_terms_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--terms", type=Path, metavar="PATH",
                         help="concepts and each field's terms (default: data/terminology.toml)")
 

@@ -10,12 +10,16 @@ Counts the terms of ``data/terminology.toml`` (``--terms``) in titles and abstra
   → ``OUT/processed/terminology.csv``, ``OUT/figures/terminology.png|pdf`` and ``OUT/figures/terminology.md``
   (``--out`` is required: the Anthology's table must not replace the study's).
 
-Both add a ``terminology`` section to the run's manifest.
+Each adds a ``terminology`` section to the run's manifest. The ``corpus`` stage counts every labelled paper of a
+whole release with the same matcher (:mod:`pipeline.spark.terminology`) and writes the same table and section
+(``source`` ``s2-datasets``) through :func:`write_terminology`; on such a run directory ``--source study`` refuses,
+in one line, to replace that table by one of the study papers alone (rerun ``corpus --terms`` to recount).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import logging
 
@@ -25,10 +29,11 @@ import pandas as pd
 from pipeline import OTHER
 from pipeline.context import Context
 from pipeline.errors import UserError
-from pipeline.manifest import TerminologySection, update_manifest
+from pipeline.manifest import TerminologySection, read_manifest, update_manifest
 from pipeline.paths import write_atomically
+from pipeline.sources.s2_datasets import NAME as S2_DATASETS
 from pipeline.stats.citations import mask_names
-from pipeline.stats.terminology import usage_table
+from pipeline.stats.terminology import UsageCounts, count_usage, membership, table_from_counts
 from pipeline.tables import TERMINOLOGY_TABLE, read_table
 from pipeline.terms import DEFAULT_TERMS, load_terms, terms_hash
 
@@ -41,6 +46,8 @@ def run_terminology(ctx: Context, args: argparse.Namespace | None = None) -> pd.
     if source == "acl-anthology" and not getattr(args, "out", None):
         raise UserError("--source acl-anthology needs --out DIR: the Anthology's terminology table must not "
                         "replace the study's in data/processed")
+    if source == "study":
+        _refuse_to_replace_the_release_table(ctx)
     terms_file = getattr(args, "terms", None) or DEFAULT_TERMS
     terms, concept_labels = load_terms(terms_file, field_names=ctx.config.field_names)
     if source == "acl-anthology":
@@ -50,25 +57,46 @@ def run_terminology(ctx: Context, args: argparse.Namespace | None = None) -> pd.
         labels = papers[["paper_id"]].merge(labels, on="paper_id", how="left")["labels"]
         data, skipped = str(ctx.paths.tables), []
     fields = (*ctx.config.field_names, OTHER)
-    table = usage_table(papers, labels, terms, fields=fields,
-                        rules={spec.name: list(spec.rules.values()) for spec in ctx.config.fields})
+    counts = count_usage(papers["title"], papers["abstract"], membership(labels, fields), terms)
+    table, section = write_terminology(ctx, counts, terms, concept_labels, terms_file=terms_file, source=source,
+                                       data=data, skipped=skipped)
+    if source == "acl-anthology":
+        section = dataclasses.replace(section, outputs=[*section.outputs, *_anthology_figure(ctx, table)])
+    update_manifest(ctx.paths.manifest, terminology=section)
+    return table
+
+
+def write_terminology(ctx: Context, counts: UsageCounts, terms, concept_labels: dict[str, str], *, terms_file,
+                      source: str, data: str, skipped=()) -> tuple[pd.DataFrame, TerminologySection]:
+    """Write ``terminology.csv`` from the counts of either engine (:func:`~pipeline.stats.terminology.
+    table_from_counts`); return it and the manifest's ``terminology`` section for it."""
+    fields = (*ctx.config.field_names, OTHER)
+    table = table_from_counts(counts, terms, fields=fields,
+                              rules={spec.name: list(spec.rules.values()) for spec in ctx.config.fields})
     table.insert(1, "concept_label", table["concept"].map(concept_labels))
     path = ctx.paths.table(TERMINOLOGY_TABLE)
     write_atomically(path, lambda tmp: table.to_csv(tmp, index=False))
-    outputs = [TERMINOLOGY_TABLE]
-    if source == "acl-anthology":
-        outputs += _anthology_figure(ctx, table)
-    per_field = table.drop_duplicates("field").set_index("field")["papers"]
     section = TerminologySection(
         source=source, date=dt.date.today().isoformat(), terms_file=str(terms_file), terms_hash=terms_hash(terms_file),
-        concepts=len(concept_labels), terms=len(terms), papers=len(papers),
-        with_abstract=int(papers["abstract"].notna().sum()),
-        papers_per_field={name: int(per_field[name]) for name in fields}, data=data, skipped_files=skipped,
-        outputs=outputs)
-    update_manifest(ctx.paths.manifest, terminology=section)
+        concepts=len(concept_labels), terms=len(terms), papers=int(counts.total),
+        with_abstract=int(counts.total_with_abstract),
+        papers_per_field={name: int(n) for name, n in zip(fields, counts.papers)}, data=data,
+        skipped_files=list(skipped), outputs=[TERMINOLOGY_TABLE])
     log.info("terminology: %d terms of %d concepts in %d papers → %s", len(terms), len(concept_labels),
-             len(papers), path)
-    return table
+             counts.total, path)
+    return table, section
+
+
+def _refuse_to_replace_the_release_table(ctx: Context) -> None:
+    """The study papers of a ``corpus`` run are a subset of the release whose every paper its terminology table
+    already counts: recounting them would silently replace the whole release's table by a smaller one."""
+    manifest = read_manifest(ctx.paths.manifest)
+    written_by = (manifest.get("terminology") or {}).get("source")
+    tables_from = (manifest.get("fetch") or {}).get("source_name")
+    if written_by == S2_DATASETS and tables_from == S2_DATASETS:
+        raise UserError(f"{ctx.paths.table(TERMINOLOGY_TABLE)} counts every paper of the S2 Datasets release "
+                        "(written by corpus); the study papers' table would replace it: recount with "
+                        "`python -m pipeline corpus ... --terms PATH` (it reads the Parquet, no download)")
 
 
 def _anthology(ctx: Context, args) -> tuple[pd.DataFrame, pd.Series, str, list[str]]:

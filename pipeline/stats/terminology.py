@@ -135,32 +135,84 @@ def membership(labels, fields: Sequence[str]) -> np.ndarray:
                             for name in fields]).astype(bool)
 
 
+@dataclass(frozen=True)
+class UsageCounts:
+    """What the terminology table is made of, summable over any split of the papers (one engine's partitions):
+    per field, its papers, those with an abstract, and per term those using it; and the papers in all."""
+
+    using: np.ndarray
+    """(fields, terms): papers of the field whose title or abstract uses the term."""
+    papers: np.ndarray
+    """(fields,): papers of the field (whole membership)."""
+    with_abstract: np.ndarray
+    """(fields,): of them, with an abstract."""
+    total: int = 0
+    """Papers counted (each once)."""
+    total_with_abstract: int = 0
+
+    def __add__(self, other: "UsageCounts") -> "UsageCounts":
+        return UsageCounts(self.using + other.using, self.papers + other.papers,
+                           self.with_abstract + other.with_abstract, self.total + other.total,
+                           self.total_with_abstract + other.total_with_abstract)
+
+    @classmethod
+    def zero(cls, n_fields: int, n_terms: int) -> "UsageCounts":
+        return cls(np.zeros((n_fields, n_terms), np.int64), np.zeros(n_fields, np.int64),
+                   np.zeros(n_fields, np.int64))
+
+
+def count_usage(title, abstract, member: np.ndarray, terms: Sequence[Term]) -> UsageCounts:
+    """The :class:`UsageCounts` of some papers: ``title`` and ``abstract`` string arrays (null = none),
+    ``member`` their (papers × fields) whole membership. Texts are title + " " + abstract, matched by
+    :func:`term_hits`."""
+    title, abstract = _string_array(title), _string_array(abstract)
+    has_abstract = abstract.is_valid().to_numpy(zero_copy_only=False)
+    title, abstract = pc.fill_null(title, ""), pc.fill_null(abstract, "")
+    text = pc.binary_join_element_wise(title, abstract, " ")
+    member = np.asarray(member, dtype=bool)
+    paper, term = term_hits(text, terms)
+    using = np.zeros((member.shape[1], len(terms)), np.int64)
+    for f in range(member.shape[1]):
+        using[f] = np.bincount(term[member[paper, f]], minlength=len(terms))
+    return UsageCounts(using=using, papers=member.sum(axis=0).astype(np.int64),
+                       with_abstract=member[has_abstract].sum(axis=0).astype(np.int64), total=len(member),
+                       total_with_abstract=int(has_abstract.sum()))
+
+
+def _string_array(values) -> pa.Array:
+    """A string column (pandas, a list, an Arrow array or chunked array) as one Arrow string array (NaN, None →
+    null)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values.cast(pa.string())
+    return pa.array(values, type=pa.string(), from_pandas=True)
+
+
 def usage_table(papers: pd.DataFrame, labels: pd.Series, terms: Sequence[Term], *, fields: Sequence[str],
                 rules: dict[str, Sequence[str]] | None = None, level: float = 0.95) -> pd.DataFrame:
+    """``terminology.csv`` of ``papers`` (needs ``title`` and ``abstract``; ``labels`` aligned with it,
+    ``|``-joined field names): :func:`table_from_counts` of their :func:`count_usage`."""
+    counts = count_usage(papers["title"], papers["abstract"], membership(labels, fields), terms)
+    return table_from_counts(counts, terms, fields=fields, rules=rules, level=level)
+
+
+def table_from_counts(counts: UsageCounts, terms: Sequence[Term], *, fields: Sequence[str],
+                      rules: dict[str, Sequence[str]] | None = None, level: float = 0.95) -> pd.DataFrame:
     """``terminology.csv``: per concept × term × field (``fields``, ``other`` last): ``papers`` (the field's
     papers), ``with_abstract`` (of them, with an abstract), ``using`` (whose title or abstract uses the term),
     ``share``, ``ci_low``, ``ci_high`` (Wilson), ``term_field`` (whose term the file says it is) and
-    ``labelling_rule`` (one of the field's ``rules`` — regexes, as in the config — matches the term itself).
-
-    ``papers`` needs ``title`` and ``abstract``; ``labels`` is aligned with it (``|``-joined field names).
-    """
-    title, abstract = (pc.fill_null(pa.array(papers[c], type=pa.string(), from_pandas=True), "")
-                       for c in ("title", "abstract"))
-    text = pc.binary_join_element_wise(title, abstract, " ")
-    member = membership(labels, fields)
-    paper, term = term_hits(text, terms)
-    using = np.stack([np.bincount(term, weights=member[paper, f], minlength=len(terms))
-                      for f in range(len(fields))])                                # (fields, terms)
-    n = member.sum(axis=0).astype(np.float64)
-    with_abstract = member.T.astype(np.float64) @ papers["abstract"].notna().to_numpy(dtype=np.float64)
+    ``labelling_rule`` (one of the field's ``rules`` — regexes, as in the config — matches the term itself)."""
+    using = counts.using.astype(np.float64)
+    n = counts.papers.astype(np.float64)
     low, high = wilson_interval(using, n[:, None], level)
     k = len(fields)
     frame = pd.DataFrame({
         "concept": np.tile([t.concept for t in terms], k), "term": np.tile([t.name for t in terms], k),
         "term_field": np.tile([t.field for t in terms], k), "field": np.repeat(list(fields), len(terms)),
-        "papers": np.repeat(n, len(terms)).astype(np.int64),
-        "with_abstract": np.repeat(with_abstract, len(terms)).astype(np.int64),
-        "using": using.ravel().astype(np.int64)})
+        "papers": np.repeat(counts.papers, len(terms)).astype(np.int64),
+        "with_abstract": np.repeat(counts.with_abstract, len(terms)).astype(np.int64),
+        "using": counts.using.ravel().astype(np.int64)})
     with np.errstate(invalid="ignore", divide="ignore"):
         frame["share"] = (using / n[:, None]).ravel()
     frame["ci_low"], frame["ci_high"] = low.ravel(), high.ravel()

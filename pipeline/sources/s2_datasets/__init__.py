@@ -9,6 +9,8 @@
 This package file stays light (no pyspark): the local server imports its constants.
 """
 
+NAME = "s2-datasets"
+"""The source's name: the manifest's ``fetch.source_name`` and ``terminology.source`` of a ``corpus`` run."""
 DATASETS = ("papers", "abstracts", "citations")
 """The datasets the study reads."""
 SYNTHETIC_MARKER = "SYNTHETIC.json"
