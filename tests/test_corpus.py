@@ -278,3 +278,15 @@ def test_terminology_refuses_to_replace_the_release_table_by_the_study_papers(de
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "counts every paper of the S2 Datasets release" in err[0]
     assert "corpus ... --terms PATH" in err[0] and paths.table("terminology.csv").read_bytes() == before
+
+
+def test_corpus_diversity_comes_from_the_whole_release_as_the_pandas_engine(demo_run, pandas_engine):
+    from pipeline.stats.diversity import diversity_table
+
+    paths, _ = demo_run
+    expected = diversity_table(pandas_engine["data"], mixing=pandas_engine["mixing"])
+    written = pd.read_csv(paths.table("diversity.csv"), dtype={"year": str})
+    pd.testing.assert_frame_equal(written, pd.read_csv(io.StringIO(expected.to_csv(index=False)), dtype={"year": str}),
+                                  check_exact=True)
+    warnings = read_manifest(paths.manifest)["analysis"]["warnings"]
+    assert any("diversity.csv, trend.csv, terminology.csv on the whole release" in w for w in warnings)

@@ -95,7 +95,8 @@ def run_corpus(ctx: Context, args: argparse.Namespace, *, api_key: str | None = 
                          quiet=ctx.quiet)
         times = {"input": time.perf_counter() - tick}
         tick = time.perf_counter()
-        analysis, fetch, labelled, abstracts = _study(spark, ctx, inputs, params=params, overrides=overrides)
+        analysis, fetch, labelled, abstracts = _study(spark, ctx, inputs, params=params, overrides=overrides,
+                                                      terminology=bool(terms))
         times["study"] = time.perf_counter() - tick
         terminology = None                              # no terms: no table, and no earlier run's table either
         ctx.paths.table(TERMINOLOGY_TABLE).unlink(missing_ok=True)
@@ -128,9 +129,9 @@ def run_corpus(ctx: Context, args: argparse.Namespace, *, api_key: str | None = 
     return written["corpus"]
 
 
-def _study(spark, ctx: Context, inputs, *, params, overrides) -> tuple:
+def _study(spark, ctx: Context, inputs, *, params, overrides, terminology: bool) -> tuple:
     """The analysis and fetch sections, after writing the analysis and study tables; and the labelled papers and
-    the abstracts (Spark frames) for the terminology count."""
+    the abstracts (Spark frames) for the terminology count (``terminology``: whether there is one)."""
     from pipeline.spark import labels as spark_labels
     from pipeline.spark import study
 
@@ -177,16 +178,18 @@ def _study(spark, ctx: Context, inputs, *, params, overrides) -> tuple:
     n_written, n_citations = len(study_papers), len(study_citations)
     mixing = stats.mixing_from_set_counts(aggregates.set_counts(), aggregates.masks,
                                           n_fields=aggregates.n_fields, counting=config.counting)
-    # the statistics beyond the paper's: trends from the whole release's bootstrap sums; coupling and diversity
-    # need per-paper reference lists, here those among the study papers (said in the warnings)
+    # the statistics beyond the paper's: trends from the whole release's bootstrap sums, diversity from its
+    # citing-paper types; coupling needs per-paper reference lists, here those among the study papers (warned)
     subset = stats.encode(study_papers.drop(columns="abstract"), study_papers, study_citations,
                           field_names=config.field_names)
-    beyond = beyond_tables(subset, sums, mixing=mixing, counting=config.counting, level=params.level)
+    beyond = beyond_tables(subset, sums, mixing=mixing, counting=config.counting, level=params.level,
+                           types=(aggregates.types, aggregates.type_counts, aggregates.masks))
     for name, frame in beyond.items():
         write_atomically(tables / name, lambda tmp, frame=frame: frame.to_csv(tmp, index=False))
     outputs.update(beyond)
-    warnings.append("coupling.csv, shared_references.csv and diversity.csv are computed on the study papers and "
-                    "the citations among them, not on the whole release; trend.csv on the whole release")
+    whole = ", ".join(["diversity.csv", "trend.csv", *(["terminology.csv"] if terminology else [])])
+    warnings.append("coupling.csv and shared_references.csv are computed on the study papers and the citations "
+                    f"among them, not on the whole release; {whole} on the whole release")
     analysis = analysis_section(papers=int(sum(aggregates.mask_counts.values())), citations=aggregates.edges,
                                 labelled=labelled_counts, counting=config.counting, fields=aggregates.fields,
                                 mixing=mixing, overlap=overlap, params=params, dropped=aggregates.dropped,

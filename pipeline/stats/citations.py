@@ -318,15 +318,29 @@ class CitingProfiles:
 
 def citing_profiles(data: CitationData, *, counting: str = "fractional") -> CitingProfiles:
     """Aggregate the edges into per-citing-paper feature vectors, grouped into types (see :class:`CitingProfiles`)."""
+    types, count = citing_types(data)
+    return profiles_from_types(types, count, data.masks, n_fields=data.n_fields, counting=counting)
+
+
+def citing_types(data: CitationData) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct citing-paper types and how many papers each has: rows (citing year or ``NO_YEAR``, index of
+    the citing label set in ``data.masks``, then per label set q the paper's references to papers of label set
+    q), as the Spark engine collects them (:mod:`pipeline.spark.study`)."""
     n_sets = len(data.masks)
     citers, local = _citers(data)
     refs = np.bincount(local * n_sets + data.mask_code[data.cited],
                        minlength=len(citers) * n_sets).reshape(len(citers), n_sets)
     years = data.papers["year"].to_numpy(dtype=np.float64, na_value=np.nan)[citers]
     year = np.where(np.isnan(years), NO_YEAR, years).astype(np.int64)
-    key = np.column_stack([year, data.mask_code[citers], refs])
-    types, count = _distinct_rows(key)
-    return profiles_from_types(types, count, data.masks, n_fields=data.n_fields, counting=counting)
+    return _distinct_rows(np.column_stack([year, data.mask_code[citers], refs]))
+
+
+def canonical_types(types: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Types (and their counts) in one canonical, lexicographic order: any engine computing the same types, in
+    any order, then sums them in the same order and gets the same numbers to the last bit."""
+    types, count = np.asarray(types, dtype=np.int64), np.asarray(count, dtype=np.int64)
+    order = np.lexsort(types.T[::-1]) if len(types) else np.arange(0)
+    return types[order], count[order]
 
 
 def profiles_from_types(types: np.ndarray, count: np.ndarray, masks: np.ndarray, *, n_fields: int,
@@ -338,9 +352,7 @@ def profiles_from_types(types: np.ndarray, count: np.ndarray, masks: np.ndarray,
     first, so any engine that computes the same types — in any order, e.g. collected from Spark — gets the same
     profiles, hence the same point estimates and the same bootstrap draws for the same seed.
     """
-    types, count = np.asarray(types, dtype=np.int64), np.asarray(count, dtype=np.int64)
-    order = np.lexsort(types.T[::-1]) if len(types) else np.arange(0)
-    types, count = types[order], count[order]
+    types, count = canonical_types(types, count)
     year, citing_set, refs = types[:, 0], types[:, 1], types[:, 2:].astype(np.float64)
 
     n_labels = n_fields + 1

@@ -25,12 +25,13 @@ noise; NaN for fewer than ``MIN_BOOTSTRAP_PAPERS`` papers.
 from __future__ import annotations
 
 from statistics import NormalDist
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from pipeline.stats.citations import MIN_BOOTSTRAP_PAPERS, NO_YEAR, CitationData, label_weights
-from pipeline.stats.coupling import dense_codes
+from pipeline.stats.citations import (MIN_BOOTSTRAP_PAPERS, NO_YEAR, CitationData, canonical_types, citing_types,
+                                      label_weights)
 
 MEASURES = ("gini_simpson", "rao_stirling")
 
@@ -61,35 +62,46 @@ def paper_diversity(reference_profile: np.ndarray, distances: np.ndarray) -> np.
 
 def diversity_table(data: CitationData, *, mixing: np.ndarray, counting: str = "fractional",
                     level: float = 0.95) -> pd.DataFrame:
+    """``diversity.csv`` of a study's citations: :func:`diversity_from_types` of their citing-paper types."""
+    types, count = citing_types(data)
+    return diversity_from_types(types, count, data.masks, fields=data.fields, mixing=mixing, counting=counting,
+                                level=level)
+
+
+def diversity_from_types(types: np.ndarray, count: np.ndarray, masks: np.ndarray, *, fields: Sequence[str],
+                         mixing: np.ndarray, counting: str = "fractional", level: float = 0.95) -> pd.DataFrame:
     """``diversity.csv``: per year (``all``, then each citing year) × citing field: ``papers`` (citing papers of
     the field), ``gini_simpson`` and ``rao_stirling`` (means over them) with their 95% intervals (NaN for a field
     with fewer than ``MIN_BOOTSTRAP_PAPERS`` citing papers in the year). Distances: :func:`field_distances` of
-    ``mixing``."""
-    n_sets, k = len(data.masks), len(data.fields)
-    citers, local = dense_codes(data.citing, len(data.papers))
-    refs = np.bincount(local * n_sets + data.mask_code[data.cited],
-                       minlength=len(citers) * n_sets).reshape(len(citers), n_sets)
-    weights = label_weights(data.masks, n_fields=data.n_fields, counting=counting)
+    ``mixing``.
+
+    From the citing-paper types (:func:`pipeline.stats.citations.citing_types`; the Spark engine collects the same
+    rows from a whole release): a paper's diversity depends only on its references per cited label set, so the
+    papers of a type share it and the sums of D and D² per group are sums over types weighted by their counts —
+    no pass over papers. Types are put in canonical order first, so both engines give the same table."""
+    types, count = canonical_types(types, count)
+    k = len(fields)
+    year, citing_set, refs = types[:, 0], types[:, 1], types[:, 2:].astype(np.float64)
+    weights = label_weights(masks, n_fields=k - 1, counting=counting)
     diversity = paper_diversity(refs @ weights, field_distances(mixing))
-    paper, field = np.nonzero(label_weights(data.masks, n_fields=data.n_fields, counting="whole")
-                              [data.mask_code[citers]] > 0)        # one row per (citing paper, field of it)
-    years = data.papers["year"].to_numpy(dtype=np.float64, na_value=np.nan)[citers[paper]]
-    year = np.where(np.isnan(years), NO_YEAR, years).astype(np.int64)
+    kind, field = np.nonzero(label_weights(masks, n_fields=k - 1, counting="whole")[citing_set] > 0)
+    year = year[kind]                                       # one row per (type, field of its citing papers)
     dated = np.unique(year[year != NO_YEAR])
     names = ["all", *(str(int(y)) for y in dated)]
     group = np.concatenate([field, (1 + np.searchsorted(dated, year[year != NO_YEAR])) * k + field[year != NO_YEAR]])
-    rows = np.concatenate([paper, paper[year != NO_YEAR]])
+    rows = np.concatenate([kind, kind[year != NO_YEAR]])
+    papers = count[rows].astype(np.float64)
     size = len(names) * k
-    n = np.bincount(group, minlength=size).astype(np.float64)
+    n = np.bincount(group, weights=papers, minlength=size)
     z = NormalDist().inv_cdf((1 + level) / 2)
-    frame = pd.DataFrame({"year": np.repeat(names, k), "citing_field": np.tile(list(data.fields), len(names)),
+    frame = pd.DataFrame({"year": np.repeat(names, k), "citing_field": np.tile(list(fields), len(names)),
                           "papers": n.astype(np.int64)})
     too_few = n < MIN_BOOTSTRAP_PAPERS
     for m, measure in enumerate(MEASURES):
         values = diversity[rows, m]
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.bincount(group, weights=values, minlength=size) / n
-            spread = (np.bincount(group, weights=values * values, minlength=size) - n * mean * mean) / (n - 1)
+            mean = np.bincount(group, weights=papers * values, minlength=size) / n
+            spread = (np.bincount(group, weights=papers * values * values, minlength=size) - n * mean * mean) / (n - 1)
             half = z * np.sqrt(np.maximum(spread, 0) / n)
         frame[measure] = mean
         frame[f"{measure}_low"] = np.where(too_few, np.nan, np.clip(mean - half, 0, 1))
