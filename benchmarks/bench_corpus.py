@@ -12,10 +12,12 @@
 
    The first run converts the shards to Parquet (the one-time cost) and runs the study; the second reads the
    Parquet and runs the study: labelling 1M papers with the config's rules, cleaning and aggregating the
-   citations, 1,000 bootstrap resamples, all tables. Wall time of each, and the peak memory of the whole process
+   citations, 1,000 bootstrap resamples, all tables, and the terminology count over every paper's title and
+   abstract (``data/terminology.toml``, in Spark's Python workers). Wall time of each, and the peak memory of the whole process
    tree (Python driver + its JVM, summed RSS sampled every 0.2 s with psutil).
 
-Printed: wall and peak memory of both runs, citations per second per core (citation records of the release over
+Printed: wall and peak memory of both runs, their phases (the manifest's ``corpus.seconds``: input, study,
+terminology, total), the terminology count's share and papers per second per core, citations per second per core (citation records of the release over
 the second run's wall time and the 2 cores), and a projection to a full release (~2.5B citation records) on N
 executors — an estimate that assumes the per-core throughput of this run holds on a cluster (it ignores shuffle
 over the network, which costs more, and the JVM start-up and driver-side bootstrap, which do not grow with the
@@ -124,6 +126,12 @@ def main() -> None:
     print(f"release: {manifest['analysis']['papers']:,} papers, {records:,} citation records "
           f"({manifest['analysis']['citations']:,} between two known papers)")
     print(f"throughput (second run, whole command): {per_core:,.0f} citations/s per core")
+    terminology = runs["second (from Parquet)"][2].get("terminology")
+    if terminology is not None:
+        print(f"terminology over the whole release (second run): {terminology:.1f} s of "
+              f"{runs['second (from Parquet)'][2]['total']:.1f} s "
+              f"({manifest['terminology']['papers'] / max(terminology, 0.1) / CORES:,.0f} papers/s per core; "
+              f"{manifest['terminology']['terms']} terms, {manifest['terminology']['with_abstract']:,} abstracts)")
     print(f"one-time conversion: about {conversion:.0f} s ({records / max(conversion, 1) / CORES:,.0f} "
           "citation records/s per core)")
     core_hours = FULL_RELEASE_CITATIONS / per_core / 3600
