@@ -111,22 +111,23 @@ class _Level:
         return np.bincount(self.unit_group, weights=values, minlength=self.n_groups)
 
 
-def _sums(ca: np.ndarray, cb: np.ndarray) -> dict[str, np.ndarray]:
+def unit_sums(ca: np.ndarray, cb: np.ndarray) -> dict[str, np.ndarray]:
     """Per unit: the terms whose sums make J and cos (intersection, union, a·b, a², b²)."""
     return {"inter": ((ca > 0) & (cb > 0)).astype(np.float64), "union": ((ca > 0) | (cb > 0)).astype(np.float64),
             "dot": ca * cb, "pa": ca * ca,
             "pb": cb * cb}
 
 
-def _statistics(sums: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def statistics(sums: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(J, cos) from the sums of :func:`unit_sums` over a group's units."""
     with np.errstate(invalid="ignore", divide="ignore"):
         return sums["inter"] / sums["union"], sums["dot"] / np.sqrt(sums["pa"] * sums["pb"])
 
 
 def _point(level: _Level, a: int, b: int) -> dict[str, np.ndarray]:
     ca, cb = level.counts[a].astype(np.float64), level.counts[b].astype(np.float64)
-    sums = {key: level.per_group(value.astype(np.float64)) for key, value in _sums(ca, cb).items()}
-    jaccard, cosine = _statistics(sums)
+    sums = {key: level.per_group(value.astype(np.float64)) for key, value in unit_sums(ca, cb).items()}
+    jaccard, cosine = statistics(sums)
     return {"references_a": level.per_group((ca > 0).astype(np.float64)),
             "references_b": level.per_group((cb > 0).astype(np.float64)),
             "shared_references": sums["inter"], "jaccard": jaccard, "cosine": cosine, "sums": sums}
@@ -143,26 +144,58 @@ def _influence(level: _Level, edges: _Edges, a: int, b: int, point: dict) -> np.
     rows = np.flatnonzero((level.field == a) | ((level.field == b) & ~in_a[level.local]))
     local, unit = level.local[rows], level.unit[rows]
     ca, cb = level.counts[a][unit].astype(np.float64), level.counts[b][unit].astype(np.float64)
-    before, after = _sums(ca, cb), _sums(ca - in_a[local], cb - in_b[local])
+    before, after = unit_sums(ca, cb), unit_sums(ca - in_a[local], cb - in_b[local])
     group = np.maximum(level.citer_group, 0)
     without = {key: point["sums"][key][group] - np.bincount(local, weights=before[key] - after[key],
                                                             minlength=n_citers)
                for key in before}
     influence = np.column_stack([point["jaccard"][group], point["cosine"][group]]) - np.column_stack(
-        _statistics(without))
+        statistics(without))
     return np.where((level.citer_group >= 0)[:, None] & np.isfinite(influence), influence, 0.0)
 
 
-def _jackknife_se(influence: np.ndarray, level: _Level, a: int, b: int) -> np.ndarray:
-    """Per group: ``sqrt((n − 1)/n · Σ (U_i − Ū)²)`` over the group's citing papers of field a or b: (groups, 2)."""
+def _moments(influence: np.ndarray, level: _Level, a: int, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per group, over its citing papers of field a or b: their number n, ``Σ U_i`` and ``Σ U_i²`` ((groups, 2)
+    each, for J and cos)."""
     citers = np.flatnonzero((level.citer_group >= 0) & (level.citer_fields[:, a] | level.citer_fields[:, b]))
     group = level.citer_group[citers]
     n = np.bincount(group, minlength=level.n_groups)[:, None].astype(np.float64)
     total = np.column_stack([np.bincount(group, weights=u, minlength=level.n_groups) for u in influence[citers].T])
     square = np.column_stack([np.bincount(group, weights=u * u, minlength=level.n_groups)
                               for u in influence[citers].T])
+    return n, total, square
+
+
+def jackknife_se(n: np.ndarray, total: np.ndarray, square: np.ndarray) -> np.ndarray:
+    """``sqrt((n − 1)/n · Σ (U_i − Ū)²)`` from a group's n, ``Σ U_i`` and ``Σ U_i²``."""
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.sqrt(np.maximum(square - total ** 2 / n, 0) * (n - 1) / n)
+
+
+def pair_frame(years: Sequence[str], field_a: str, field_b: str, *, papers: tuple[np.ndarray, np.ndarray],
+               point: dict[str, np.ndarray], se: np.ndarray, z: float) -> pd.DataFrame:
+    """The ``coupling.csv`` rows of one field pair: per group (``years``) its papers, reference set sizes, J and
+    cos (``point``) with ``T ± z·se`` (``se``: (groups, 2)) clipped to [0, 1]; NaN bounds where either field has
+    fewer than ``MIN_BOOTSTRAP_PAPERS`` citing papers."""
+    too_few = (papers[0] < MIN_BOOTSTRAP_PAPERS) | (papers[1] < MIN_BOOTSTRAP_PAPERS)
+    frame = pd.DataFrame({"year": list(years), "field_a": field_a, "field_b": field_b,
+                          "papers_a": papers[0], "papers_b": papers[1]})
+    for key in ("references_a", "references_b", "shared_references"):
+        frame[key] = np.round(point[key]).astype(np.int64)
+    for s, stat in enumerate(("jaccard", "cosine")):
+        low, high = np.clip(point[stat] - z * se[:, s], 0, 1), np.clip(point[stat] + z * se[:, s], 0, 1)
+        undefined = too_few | np.isnan(point[stat])
+        frame[stat] = point[stat]
+        frame[f"{stat}_low"] = np.where(undefined, np.nan, low)
+        frame[f"{stat}_high"] = np.where(undefined, np.nan, high)
+    return frame
+
+
+def coupling_table(frames: Sequence[pd.DataFrame], years: Sequence[int]) -> pd.DataFrame:
+    """``coupling.csv`` from the pairs' frames: ``all`` first, then the citing years in order."""
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+    order = {"all": -1, **{str(int(y)): i for i, y in enumerate(years)}}
+    return table.sort_values("year", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
 
 
 def coupling_tables(data: CitationData, *, level: float = 0.95,
@@ -195,24 +228,10 @@ def coupling_tables(data: CitationData, *, level: float = 0.95,
     for name, level in levels.items():
         labels = ["all"] if name == "all" else [str(int(y)) for y in edges.years]
         for p, (a, b) in enumerate(pairs):
-            point = points[name][p]
-            too_few = (level.papers[a] < MIN_BOOTSTRAP_PAPERS) | (level.papers[b] < MIN_BOOTSTRAP_PAPERS)
-            frame = pd.DataFrame({"year": labels, "field_a": fields[a], "field_b": fields[b],
-                                  "papers_a": level.papers[a], "papers_b": level.papers[b]})
-            for key in ("references_a", "references_b", "shared_references"):
-                frame[key] = point[key].round().astype(np.int64)
-            se = _jackknife_se(influence[name][:, 2 * p:2 * p + 2], level, a, b)
-            for s, stat in enumerate(("jaccard", "cosine")):
-                low, high = np.clip(point[stat] - z * se[:, s], 0, 1), np.clip(point[stat] + z * se[:, s], 0, 1)
-                undefined = too_few | np.isnan(point[stat])
-                frame[stat] = point[stat]
-                frame[f"{stat}_low"] = np.where(undefined, np.nan, low)
-                frame[f"{stat}_high"] = np.where(undefined, np.nan, high)
-            frames.append(frame)
-    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
-    order = {"all": -1, **{str(int(y)): i for i, y in enumerate(edges.years)}}
-    table = table.sort_values("year", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
-    return table, shared_references(data, levels["all"], edges, pairs, top=top)
+            se = jackknife_se(*_moments(influence[name][:, 2 * p:2 * p + 2], level, a, b))
+            frames.append(pair_frame(labels, fields[a], fields[b], papers=(level.papers[a], level.papers[b]),
+                                     point=points[name][p], se=se, z=z))
+    return coupling_table(frames, edges.years), shared_references(data, levels["all"], edges, pairs, top=top)
 
 
 def shared_references(data: CitationData, level: _Level, edges: _Edges, pairs: Sequence[tuple[int, int]], *,
