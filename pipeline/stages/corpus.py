@@ -37,7 +37,7 @@ from pipeline.stages.analyze import TOP, analysis_section
 from pipeline.stages.options import bootstrap_params
 from pipeline.stages.terminology import write_terminology
 from pipeline.stats import citations as stats
-from pipeline.stats.beyond import beyond_tables
+from pipeline.stats.beyond import tables_from_parts
 from pipeline.tables import SCHEMAS, TERMINOLOGY_TABLE, write_table
 from pipeline.terms import DEFAULT_TERMS, load_terms
 
@@ -95,8 +95,7 @@ def run_corpus(ctx: Context, args: argparse.Namespace, *, api_key: str | None = 
                          quiet=ctx.quiet)
         times = {"input": time.perf_counter() - tick}
         tick = time.perf_counter()
-        analysis, fetch, labelled, abstracts = _study(spark, ctx, inputs, params=params, overrides=overrides,
-                                                      terminology=bool(terms))
+        analysis, fetch, labelled, abstracts = _study(spark, ctx, inputs, params=params, overrides=overrides)
         times["study"] = time.perf_counter() - tick
         terminology = None                              # no terms: no table, and no earlier run's table either
         ctx.paths.table(TERMINOLOGY_TABLE).unlink(missing_ok=True)
@@ -129,9 +128,10 @@ def run_corpus(ctx: Context, args: argparse.Namespace, *, api_key: str | None = 
     return written["corpus"]
 
 
-def _study(spark, ctx: Context, inputs, *, params, overrides, terminology: bool) -> tuple:
+def _study(spark, ctx: Context, inputs, *, params, overrides) -> tuple:
     """The analysis and fetch sections, after writing the analysis and study tables; and the labelled papers and
-    the abstracts (Spark frames) for the terminology count (``terminology``: whether there is one)."""
+    the abstracts (Spark frames) for the terminology count."""
+    from pipeline.spark import coupling as spark_coupling
     from pipeline.spark import labels as spark_labels
     from pipeline.spark import study
 
@@ -178,18 +178,14 @@ def _study(spark, ctx: Context, inputs, *, params, overrides, terminology: bool)
     n_written, n_citations = len(study_papers), len(study_citations)
     mixing = stats.mixing_from_set_counts(aggregates.set_counts(), aggregates.masks,
                                           n_fields=aggregates.n_fields, counting=config.counting)
-    # the statistics beyond the paper's: trends from the whole release's bootstrap sums, diversity from its
-    # citing-paper types; coupling needs per-paper reference lists, here those among the study papers (warned)
-    subset = stats.encode(study_papers.drop(columns="abstract"), study_papers, study_citations,
-                          field_names=config.field_names)
-    beyond = beyond_tables(subset, sums, mixing=mixing, counting=config.counting, level=params.level,
-                           types=(aggregates.types, aggregates.type_counts, aggregates.masks))
+    # the statistics beyond the paper's, all from the whole release: trends from its bootstrap sums, diversity
+    # from its citing-paper types, coupling aggregated in Spark by cited paper
+    coupling = spark_coupling.coupling_tables(edges, labelled, field_names=config.field_names, level=params.level)
+    beyond = tables_from_parts(coupling, (aggregates.types, aggregates.type_counts, aggregates.masks), sums,
+                               fields=aggregates.fields, mixing=mixing, counting=config.counting, level=params.level)
     for name, frame in beyond.items():
         write_atomically(tables / name, lambda tmp, frame=frame: frame.to_csv(tmp, index=False))
     outputs.update(beyond)
-    whole = ", ".join(["diversity.csv", "trend.csv", *(["terminology.csv"] if terminology else [])])
-    warnings.append("coupling.csv and shared_references.csv are computed on the study papers and the citations "
-                    f"among them, not on the whole release; {whole} on the whole release")
     analysis = analysis_section(papers=int(sum(aggregates.mask_counts.values())), citations=aggregates.edges,
                                 labelled=labelled_counts, counting=config.counting, fields=aggregates.fields,
                                 mixing=mixing, overlap=overlap, params=params, dropped=aggregates.dropped,

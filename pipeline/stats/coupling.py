@@ -106,10 +106,6 @@ class _Level:
         self.papers = np.stack([np.bincount(citer_group[member[:, f]], minlength=n_groups)
                                 for f in range(self.n_fields)])
 
-    def per_group(self, values: np.ndarray) -> np.ndarray:
-        """Sum over units per group of ``values`` (one per unit)."""
-        return np.bincount(self.unit_group, weights=values, minlength=self.n_groups)
-
 
 def unit_sums(ca: np.ndarray, cb: np.ndarray) -> dict[str, np.ndarray]:
     """Per unit: the terms whose sums make J and cos (intersection, union, a·b, a², b²)."""
@@ -125,11 +121,23 @@ def statistics(sums: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _point(level: _Level, a: int, b: int) -> dict[str, np.ndarray]:
-    ca, cb = level.counts[a].astype(np.float64), level.counts[b].astype(np.float64)
-    sums = {key: level.per_group(value.astype(np.float64)) for key, value in unit_sums(ca, cb).items()}
+    return pair_point(level.counts[a], level.counts[b], level.unit_group, level.n_groups)
+
+
+def pair_point(ca: np.ndarray, cb: np.ndarray, group: np.ndarray, n_groups: int,
+               weight: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Per group: |R_A|, |R_B|, |R_A ∩ R_B|, J, cos and the sums they come from, over units with counts ``ca``,
+    ``cb`` in ``group``; ``weight``: how many units each row stands for (an engine that groups units with the
+    same counts), default 1."""
+    ca, cb = np.asarray(ca, dtype=np.float64), np.asarray(cb, dtype=np.float64)
+
+    def per_group(values):
+        values = values.astype(np.float64)
+        return np.bincount(group, weights=values if weight is None else values * weight, minlength=n_groups)
+
+    sums = {key: per_group(value) for key, value in unit_sums(ca, cb).items()}
     jaccard, cosine = statistics(sums)
-    return {"references_a": level.per_group((ca > 0).astype(np.float64)),
-            "references_b": level.per_group((cb > 0).astype(np.float64)),
+    return {"references_a": per_group(ca > 0), "references_b": per_group(cb > 0),
             "shared_references": sums["inter"], "jaccard": jaccard, "cosine": cosine, "sums": sums}
 
 
@@ -244,10 +252,25 @@ def shared_references(data: CitationData, level: _Level, edges: _Edges, pairs: S
         units = np.flatnonzero((ca > 0) & (cb > 0))
         units = units[np.lexsort((edges.cited[units], -(ca[units] + cb[units]), -np.minimum(ca[units], cb[units])))]
         units = units[:top]
-        papers = data.papers.iloc[edges.cited[units]].reset_index(drop=True)
-        frames.append(pd.DataFrame({
-            "field_a": fields[a], "field_b": fields[b], "rank": np.arange(1, len(units) + 1),
-            "paper_id": papers["paper_id"], "title": papers["title"], "year": papers["year"],
-            "labels": papers["labels"].astype("string"), "cited_by_a": ca[units], "cited_by_b": cb[units]}))
-    columns = ["field_a", "field_b", "rank", "paper_id", "title", "year", "labels", "cited_by_a", "cited_by_b"]
-    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+        frames.append(shared_rows(fields[a], fields[b], data.papers.iloc[edges.cited[units]], ca[units], cb[units]))
+    return shared_table(frames)
+
+
+SHARED_COLUMNS = ("field_a", "field_b", "rank", "paper_id", "title", "year", "labels", "cited_by_a", "cited_by_b")
+"""The columns of ``shared_references.csv``."""
+
+
+def shared_rows(field_a: str, field_b: str, papers: pd.DataFrame, cited_by_a, cited_by_b) -> pd.DataFrame:
+    """One pair's ``shared_references.csv`` rows: its shared references (``papers``: ``paper_id``, ``title``,
+    ``year``, ``labels``), ranked already, with the citing-paper counts of each field."""
+    papers = papers.reset_index(drop=True)
+    return pd.DataFrame({
+        "field_a": field_a, "field_b": field_b, "rank": np.arange(1, len(papers) + 1),
+        "paper_id": papers["paper_id"], "title": papers["title"], "year": papers["year"],
+        "labels": papers["labels"].astype("string"), "cited_by_a": np.asarray(cited_by_a, dtype=np.int64),
+        "cited_by_b": np.asarray(cited_by_b, dtype=np.int64)})
+
+
+def shared_table(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(frames, ignore_index=True)[list(SHARED_COLUMNS)] if frames else \
+        pd.DataFrame(columns=list(SHARED_COLUMNS))
