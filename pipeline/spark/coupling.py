@@ -15,7 +15,7 @@ study field:
    (the terms each of its references loses without it, :func:`~pipeline.stats.coupling.unit_sums`), summed into
    the per-group moments n, ΣU, ΣU² (:func:`~pipeline.stats.coupling.jackknife_se`) — one pass, no resample:
    the same intervals as the pandas engine, at any scale;
-4. **shared references** — per pair, the units both fields cite, ranked in Spark (ties by paper id).
+4. **shared references** — per pair, the units both fields cite, ranked in Spark (ties by corpus id).
 
 The driver receives the count-vector groups, one row of moments per (partition, level, pair, group) and the top
 rows: nothing proportional to the release. Both engines agree to the last few bits (floating-point sums in
@@ -51,7 +51,7 @@ def coupling_tables(edges: DataFrame, labelled: DataFrame, *, field_names: Seque
     pairs = [(a, b) for a in range(k) for b in range(a + 1, k)]
     study = edges.where(F.col("citing_mask") > 0).select(
         "citing", "cited", F.col("citing_mask").cast("long").alias("citing_mask"),
-        F.col("citing_year").cast("long").alias("citing_year"))
+        F.col("citing_year").cast("long").alias("citing_year")).persist()
     member = [(F.col("citing_mask").bitwiseAND(1 << f) != 0).cast("long") for f in range(k)]
     counts = {"all": study.groupBy("cited").agg(*[F.sum(m).alias(f"all{f}") for f, m in enumerate(member)]),
               "year": study.where(F.col("citing_year") != NO_YEAR).groupBy("citing_year", "cited")
@@ -88,7 +88,7 @@ def coupling_tables(edges: DataFrame, labelled: DataFrame, *, field_names: Seque
             frames.append(pair_frame(labels, field_names[a], field_names[b],
                                      papers=(papers[name][a], papers[name][b]), point=points[name][p], se=se, z=z))
     shared = _shared(counts["all"], labelled, field_names, pairs, top=top)
-    for frame in counts.values():
+    for frame in (*counts.values(), study):
         frame.unpersist()
     return coupling_table(frames, years), shared
 
@@ -157,13 +157,16 @@ def _influence_moments(points: dict, pairs: Sequence[tuple[int, int]], years: np
 
 
 def _shared(units: DataFrame, labelled: DataFrame, field_names: Sequence[str], pairs, *, top: int) -> pd.DataFrame:
-    """Per pair, the ``top`` references both fields cite, ranked by the smaller count, then the sum, then paper id."""
+    """Per pair, the ``top`` references both fields cite, ranked by the smaller count, then the sum, then corpus id
+    (ranked on the persisted counts; only the top rows are joined with their papers)."""
     info = labelled.select(F.col("corpusid").alias("cited"), "paper_id", "title", "year", "labels")
     frames = []
     for a, b in pairs:
         ca, cb = F.col(f"all{a}"), F.col(f"all{b}")
-        rows = units.where((ca > 0) & (cb > 0)).join(info, "cited") \
-            .orderBy(F.desc(F.least(ca, cb)), F.desc(ca + cb), "paper_id").limit(top).toPandas()
+        ranked = units.where((ca > 0) & (cb > 0)).select("cited", ca, cb, F.least(ca, cb).alias("low"),
+                                                        (ca + cb).alias("both")) \
+            .orderBy(F.desc("low"), F.desc("both"), "cited").limit(top)
+        rows = ranked.join(info, "cited").orderBy(F.desc("low"), F.desc("both"), "cited").toPandas()
         rows["year"] = rows["year"].astype("Int64")
         frames.append(shared_rows(field_names[a], field_names[b], rows, rows[f"all{a}"], rows[f"all{b}"]))
     return shared_table(frames)

@@ -95,7 +95,8 @@ def run_corpus(ctx: Context, args: argparse.Namespace, *, api_key: str | None = 
                          quiet=ctx.quiet)
         times = {"input": time.perf_counter() - tick}
         tick = time.perf_counter()
-        analysis, fetch, labelled, abstracts = _study(spark, ctx, inputs, params=params, overrides=overrides)
+        analysis, fetch, labelled, abstracts = _study(spark, ctx, inputs, params=params, overrides=overrides,
+                                                      times=times)
         times["study"] = time.perf_counter() - tick
         terminology = None                              # no terms: no table, and no earlier run's table either
         ctx.paths.table(TERMINOLOGY_TABLE).unlink(missing_ok=True)
@@ -128,9 +129,10 @@ def run_corpus(ctx: Context, args: argparse.Namespace, *, api_key: str | None = 
     return written["corpus"]
 
 
-def _study(spark, ctx: Context, inputs, *, params, overrides) -> tuple:
+def _study(spark, ctx: Context, inputs, *, params, overrides, times: dict) -> tuple:
     """The analysis and fetch sections, after writing the analysis and study tables; and the labelled papers and
-    the abstracts (Spark frames) for the terminology count."""
+    the abstracts (Spark frames) for the terminology count. ``times``: gets the coupling's seconds (part of the
+    study's)."""
     from pipeline.spark import coupling as spark_coupling
     from pipeline.spark import labels as spark_labels
     from pipeline.spark import study
@@ -180,7 +182,9 @@ def _study(spark, ctx: Context, inputs, *, params, overrides) -> tuple:
                                           n_fields=aggregates.n_fields, counting=config.counting)
     # the statistics beyond the paper's, all from the whole release: trends from its bootstrap sums, diversity
     # from its citing-paper types, coupling aggregated in Spark by cited paper
+    tick = time.perf_counter()
     coupling = spark_coupling.coupling_tables(edges, labelled, field_names=config.field_names, level=params.level)
+    times["coupling"] = time.perf_counter() - tick
     beyond = tables_from_parts(coupling, (aggregates.types, aggregates.type_counts, aggregates.masks), sums,
                                fields=aggregates.fields, mixing=mixing, counting=config.counting, level=params.level)
     for name, frame in beyond.items():
