@@ -16,8 +16,9 @@
    abstract (``data/terminology.toml``, in Spark's Python workers). Wall time of each, and the peak memory of the whole process
    tree (Python driver + its JVM, summed RSS sampled every 0.2 s with psutil).
 
-Printed: wall and peak memory of both runs, their phases (the manifest's ``corpus.seconds``: input, study,
-terminology, total), the terminology count's share and papers per second per core, citations per second per core (citation records of the release over
+Printed: wall and peak memory of both runs, their phases (the manifest's ``corpus.seconds``: input, study — of
+which coupling —, terminology, total), the terminology count's and the coupling's share (terminology: papers per
+second per core), citations per second per core (citation records of the release over
 the second run's wall time and the 2 cores), and a projection to a full release (~2.5B citation records) on N
 executors — an estimate that assumes the per-core throughput of this run holds on a cluster (it ignores shuffle
 over the network, which costs more, and the JVM start-up and driver-side bootstrap, which do not grow with the
@@ -126,6 +127,10 @@ def main() -> None:
     print(f"release: {manifest['analysis']['papers']:,} papers, {records:,} citation records "
           f"({manifest['analysis']['citations']:,} between two known papers)")
     print(f"throughput (second run, whole command): {per_core:,.0f} citations/s per core")
+    coupling = runs["second (from Parquet)"][2].get("coupling")
+    if coupling is not None:
+        print(f"coupling + shared references over the whole release (second run): {coupling:.1f} s of "
+              f"{runs['second (from Parquet)'][2]['total']:.1f} s")
     terminology = runs["second (from Parquet)"][2].get("terminology")
     if terminology is not None:
         print(f"terminology over the whole release (second run): {terminology:.1f} s of "
