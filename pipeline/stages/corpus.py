@@ -8,12 +8,17 @@ Shards become Parquet once (``--parquet URI`` to keep it on object storage on a 
 
 The study (:mod:`pipeline.spark`): labelling with the config's rules (translated to Java regexes that match what
 Python's do), seeds by external ids, overrides last; cleaning and aggregation in Spark down to per-citing-paper
-types and label-set pair counts; every statistic, interval and table from :mod:`pipeline.stats.citations`, as the pandas
-engine computes them. Out, under the tables directory, the tables ``analyze`` writes (``cross_field.csv``,
-``overlap.csv``, ``bridges.csv``, ``top_cross_citations.csv``, ``cross_field_by_kind.csv``, ``labels.parquet``)
-plus ``papers``/``citations``/``seeds``/``field_growth`` restricted to the study's papers (those with a study
-field, the bridges and the cross-citation ends) so ``figures`` and the report work unchanged; ``field_growth`` is
-the corpus's own count of labelled papers per year. No graph files: a 2.5B-edge GraphML helps nobody. The
+types and label-set pair counts; every statistic, interval and table from :mod:`pipeline.stats`, as the pandas
+engine computes them. The statistics beyond the paper's come from the whole release too: trends from the
+bootstrap sums, diversity from the citing-paper types, coupling and shared references aggregated by cited paper
+(:mod:`pipeline.spark.coupling`), and ``terminology.csv`` from every labelled paper's title and abstract
+(:mod:`pipeline.spark.terminology`, ``--terms``; the manifest's ``terminology`` section says ``s2-datasets``).
+Out, under the tables directory, the tables ``analyze`` writes (``cross_field.csv``, ``overlap.csv``,
+``bridges.csv``, ``top_cross_citations.csv``, ``cross_field_by_kind.csv``, ``coupling.csv``,
+``shared_references.csv``, ``diversity.csv``, ``trend.csv``, ``labels.parquet``), ``terminology.csv``, plus
+``papers``/``citations``/``seeds``/``field_growth`` restricted to the study's papers (those with a study field,
+the bridges and the cross-citation ends) so ``figures`` and the report work unchanged; ``field_growth`` is the
+corpus's own count of labelled papers per year. No graph files: a 2.5B-edge GraphML helps nobody. The
 manifest gets the ``analysis`` section (the same keys as ``analyze``) and a ``corpus`` section naming the
 release, engine, Spark version and master, shard counts and times, with a one-line ``signature``.
 """
