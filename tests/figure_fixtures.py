@@ -122,6 +122,7 @@ def _beyond(papers, edges, paths) -> None:
     milliseconds here) and terminology (the default terms file on the papers' titles)."""
     from pipeline.stats import citations
     from pipeline.stats.beyond import beyond_tables
+    from pipeline.stats.coupling import coupling_tables
     from pipeline.stats.terminology import usage_table
     from pipeline.terms import DEFAULT_TERMS, load_terms
 
@@ -129,7 +130,9 @@ def _beyond(papers, edges, paths) -> None:
     data = citations.encode(papers, labels, edges, field_names=FIELDS)
     params = citations.BootstrapParams(resamples=50)
     sums = citations.bootstrap_sums(citations.citing_profiles(data), params=params)
-    for name, frame in beyond_tables(data, sums, mixing=citations.mixing_matrix(data), counting="fractional").items():
+    tables = beyond_tables(coupling_tables(data), (*citations.citing_types(data), data.masks), sums,
+                           fields=data.fields, mixing=citations.mixing_matrix(data), counting="fractional")
+    for name, frame in tables.items():
         frame.to_csv(paths.table(name), index=False)
     terms, concepts = load_terms(DEFAULT_TERMS, field_names=FIELDS)
     titled = papers.assign(title=papers.title + np.where(papers.field == "metrics", " with quality estimation", ""))

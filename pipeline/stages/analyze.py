@@ -29,6 +29,7 @@ from pipeline.stages.options import bootstrap_params, graph_mode
 from pipeline.stats import ANY_OTHER_FIELD
 from pipeline.stats import citations as stats
 from pipeline.stats.beyond import beyond_tables
+from pipeline.stats.coupling import coupling_tables
 from pipeline.tables import read_arrow, read_table, write_table
 from pipeline.timing import Phases
 
@@ -67,7 +68,8 @@ def run_analyze(ctx: Context, args: argparse.Namespace | None = None) -> dict:
         warnings = [*empty_field_warnings(seeds, config), *stats.data_warnings(data)]
         for warning in warnings:
             log.warning("analyze: %s", warning)
-        profiles = stats.citing_profiles(data, counting=config.counting)
+        types = stats.citing_types(data)
+        profiles = stats.profiles_from_types(*types, data.masks, n_fields=data.n_fields, counting=config.counting)
         mixing = stats.mixing_matrix(data, counting=config.counting)
         outputs = {"bridges.csv": stats.bridge_papers(data, top=TOP),
                    "top_cross_citations.csv": stats.top_cross_citations(data, top=TOP),
@@ -79,7 +81,8 @@ def run_analyze(ctx: Context, args: argparse.Namespace | None = None) -> dict:
         outputs = {"cross_field.csv": stats.cross_field_table(sums, fields=data.fields), "overlap.csv": overlap,
                    **outputs}
     with phases("beyond"):
-        outputs.update(beyond_tables(data, sums, mixing=mixing, counting=config.counting, level=params.level))
+        outputs.update(beyond_tables(coupling_tables(data, level=params.level), (*types, data.masks), sums,
+                                     fields=data.fields, mixing=mixing, counting=config.counting, level=params.level))
 
     with phases("outputs"):
         write_table(tables, "labels", labels)

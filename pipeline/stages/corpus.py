@@ -42,7 +42,7 @@ from pipeline.stages.analyze import TOP, analysis_section
 from pipeline.stages.options import bootstrap_params
 from pipeline.stages.terminology import write_terminology
 from pipeline.stats import citations as stats
-from pipeline.stats.beyond import tables_from_parts
+from pipeline.stats.beyond import beyond_tables
 from pipeline.tables import SCHEMAS, TERMINOLOGY_TABLE, write_table
 from pipeline.terms import DEFAULT_TERMS, load_terms
 
@@ -190,8 +190,8 @@ def _study(spark, ctx: Context, inputs, *, params, overrides, times: dict) -> tu
     tick = time.perf_counter()
     coupling = spark_coupling.coupling_tables(edges, labelled, field_names=config.field_names, level=params.level)
     times["coupling"] = time.perf_counter() - tick
-    beyond = tables_from_parts(coupling, (aggregates.types, aggregates.type_counts, aggregates.masks), sums,
-                               fields=aggregates.fields, mixing=mixing, counting=config.counting, level=params.level)
+    beyond = beyond_tables(coupling, (aggregates.types, aggregates.type_counts, aggregates.masks), sums,
+                           fields=aggregates.fields, mixing=mixing, counting=config.counting, level=params.level)
     for name, frame in beyond.items():
         write_atomically(tables / name, lambda tmp, frame=frame: frame.to_csv(tmp, index=False))
     outputs.update(beyond)
