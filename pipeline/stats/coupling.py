@@ -34,6 +34,9 @@ estimate). So:
 
 It is centred on T and costs one pass over the edges per field pair, with no resample loop (the linear bootstrap
 with Poisson weights converges to this interval and cost ~5 s per 1,000 resamples of 335k citing papers).
+The pieces (:func:`unit_sums`, :func:`statistics`, :func:`pair_point`, :func:`jackknife_se`, :func:`pair_frame`)
+are public so the Spark engine (:mod:`pipeline.spark.coupling`) computes the same influences over a whole release
+in one pass over its edges, and the same table.
 J grows with the number of citing papers (more citers, larger and more overlapping reference sets), so compare
 J between pairs or years with similar numbers of citing papers; cos does not depend on that scale.
 """
