@@ -20,7 +20,7 @@ study field:
 The driver receives the count-vector groups, one row of moments per (partition, level, pair, group) and the top
 rows: nothing proportional to the release. A Python worker holds one partition's edges at once (a citing paper's
 edges must be together): the study fields' edges over the shuffle partitions, e.g. 708k edges in 8 partitions at
-1M synthetic papers. Both engines agree to the last few bits (floating-point sums in
+200k synthetic papers on local[2]. Both engines agree to the last few bits (floating-point sums in
 another order); the ranking of tied shared references at the cut may differ (the pandas engine breaks ties by
 its papers' order).
 """
