@@ -64,17 +64,21 @@ class Forked:
     finite: half-written files are not left behind by a kill), unless Ctrl-C stopped it.
     """
 
-    def __init__(self, function: Callable[[], Any]) -> None:
+    def __init__(self, function: Callable[[], Any], *, slack: bool = False) -> None:
         self._function = function
         self._process = self._connection = None
         self._answer: tuple[bool, Any] | None = None
         if available_cores() > 1 and _can_fork():
-            self._start(_forked_main, function)
+            self._start(_forked_main, function, slack=slack)
 
-    def _start(self, target: Callable, *args) -> None:
+    def _start(self, target: Callable, *args, slack: bool) -> None:
+        """Fork ``target(connection, *args)``; with ``slack`` (work whose answer is wanted only later) at a lower
+        priority (``nice`` + :data:`SLACK_NICENESS`), so that on a busy core the processes whose answers are
+        awaited first get the CPU first, and this one fills the gaps."""
         context = multiprocessing.get_context("fork")
         self._connection, child = context.Pipe()
-        self._process = context.Process(target=target, args=(child, *args), daemon=True)
+        self._process = context.Process(target=_niced if slack else target,
+                                        args=(child, target, *args) if slack else (child, *args), daemon=True)
         self._process.start()
         child.close()
 
@@ -121,13 +125,13 @@ class SideProcess(Forked):
     the fork); an exception in the side process is raised by :meth:`result` (its traceback logged at debug level).
     """
 
-    def __init__(self, prepare: Callable[[], Any]) -> None:
+    def __init__(self, prepare: Callable[[], Any], *, slack: bool = False) -> None:
         self._prepare = prepare
         self._function = None
         self._process = self._connection = None
         self._answer = None
         if available_cores() > 1 and _can_fork():
-            self._start(_side_main, prepare)
+            self._start(_side_main, prepare, slack=slack)
 
     def call(self, function: Callable[..., R], *args, **kwargs) -> None:
         if self._process is None:
@@ -156,6 +160,17 @@ def _answer(connection, function: Callable[..., Any], *args, **kwargs) -> None:
         answer = (False, exc)
     connection.send(answer)
     connection.close()
+
+
+SLACK_NICENESS = 10
+"""How much lower a ``slack`` process's priority is (``os.nice``; a niceness of 10 gets about a tenth of a
+core beside a process at 0 that wants it all)."""
+
+
+def _niced(connection, target: Callable, *args) -> None:
+    with contextlib.suppress(OSError):  # a platform or sandbox that refuses: the same work at the same priority
+        os.nice(SLACK_NICENESS)
+    target(connection, *args)
 
 
 def _forked_main(connection, function: Callable[[], Any]) -> None:
