@@ -186,3 +186,21 @@ def test_forked_runs_a_closure_without_pickling_its_inputs_and_raises_its_error(
     with parallel.Forked(_boom) as forked:
         with pytest.raises(ValueError, match="no figure today"):
             forked.result()
+
+
+def _niceness():
+    import os
+
+    return os.nice(0)
+
+
+def test_slack_processes_run_at_a_lower_priority(monkeypatch):
+    import os
+
+    monkeypatch.setattr(parallel, "available_cores", lambda: 2)
+    here = os.nice(0)
+    with parallel.Forked(_niceness, slack=True) as slack, parallel.Forked(_niceness) as urgent:
+        assert slack.result() == min(19, here + parallel.SLACK_NICENESS) and urgent.result() == here
+    with parallel.SideProcess(lambda: None, slack=True) as side:
+        side.call(_niceness)
+        assert side.result() == min(19, here + parallel.SLACK_NICENESS)
