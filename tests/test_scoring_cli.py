@@ -271,3 +271,17 @@ def test_results_do_not_depend_on_the_number_of_cores(tmp_path, monkeypatch):
         assert (runs[1] / "scores" / name).read_bytes() == (runs[2] / "scores" / name).read_bytes(), name
     accuracy = pd.read_csv(runs[1] / "scores" / "accuracy.csv")
     assert (accuracy["ci_low"] < accuracy["ci_high"]).any()  # the intervals compared are real ones
+
+
+def test_figure_side_process_imports_matplotlib_but_not_pandas(tmp_path):
+    # forked before the scoring process imports pandas, and drawing from plain arrays, it never needs pandas
+    spy = ("import sys\nfrom pipeline.cli import main\nfrom pipeline.scoring import accuracy_figure, parallel\n"
+           "parallel.available_cores = lambda: 2\nprepare = accuracy_figure.prepare\n"
+           "def spy():\n    prepare()\n    print('pandas', 'pandas' in sys.modules, 'matplotlib', 'matplotlib' in sys.modules,"
+           " file=sys.stderr)\n"
+           "accuracy_figure.prepare = spy\n"
+           f"sys.exit(main(['score', '-q', '--pairs', {str(MQM)!r}, '--scorer', 'chrf', '--out', {str(tmp_path)!r}]))\n")
+    result = subprocess.run([sys.executable, "-c", spy], capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    assert result.returncode == 0, result.stderr
+    assert "pandas False matplotlib True" in result.stderr
+    assert (tmp_path / "figures" / "scoring_accuracy.png").stat().st_size > 0

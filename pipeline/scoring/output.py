@@ -1,19 +1,15 @@
-"""What a score run shows: the accuracy table as markdown (wide by language × subset, then every slice), and a dot
-plot with confidence intervals.
+"""What a score run shows: the accuracy table as markdown (wide by language × subset, then every slice), and the
+arrays its dot plot is drawn from (:func:`accuracy_panels`; the drawing is :mod:`pipeline.scoring.accuracy_figure`).
 
-The figure uses the project's one style and save routine (:mod:`pipeline.style`), imported (with matplotlib) only
-when a figure is drawn; the tables use the one markdown helper (:mod:`pipeline.markdown`).
+The tables use the one markdown helper (:mod:`pipeline.markdown`).
 """
 
 from __future__ import annotations
 
-import textwrap
-from pathlib import Path
-
-import numpy as np
 import pandas as pd
 
 from pipeline.markdown import markdown_table
+from pipeline.scoring.accuracy_figure import AccuracyPanels
 
 
 def _percent(value: float) -> str:
@@ -61,64 +57,14 @@ def accuracy_markdown(table: pd.DataFrame) -> str:
             + every_slice(table))
 
 
-def prepare_figure() -> None:
-    """What :func:`plot_accuracy` pays on its first call, paid in advance: importing matplotlib with the file
-    backend, and one throw-away drawing of a two-row table into a temporary directory (font loading, the layout
-    engine, the PNG writer: 0.1 s of a first 0.2 s drawing). The score stage runs this in a side process while it
-    loads and scores, so the real figure is then drawn in a tenth of a second."""
-    import tempfile
-
-    from pipeline.style import use_file_backend
-
-    use_file_backend()
-    sample = pd.DataFrame({"scorer": ["a", "a"], "language": ["all", "all"], "subset": ["all", "hard"],
-                           "accuracy": [0.5, 0.6], "ci_low": [0.4, 0.5], "ci_high": [0.6, 0.7]})
-    with tempfile.TemporaryDirectory() as scratch:
-        plot_accuracy(sample, Path(scratch), "warm-up", title="warm-up")
-
-
-def plot_accuracy(table: pd.DataFrame, directory: Path, name: str, *, title: str,
-                  formats: tuple[str, ...] = ("png",)) -> list[Path]:
-    """Dot plot of strict accuracy per scorer (rows) and subset (colours) with 95% bootstrap intervals, one panel
-    per language when there are several; writes ``directory/name.png`` (and ``.pdf`` if in ``formats``) and
-    returns the paths written."""
-    from pipeline.style import publication_style, use_file_backend
-
-    use_file_backend()
-    with publication_style():
-        return _plot_accuracy(table, directory, name, title=title, formats=formats)
-
-
-def _plot_accuracy(table: pd.DataFrame, directory: Path, name: str, *, title: str,
-                   formats: tuple[str, ...]) -> list[Path]:
-    import matplotlib.pyplot as plt
-
-    from pipeline.style import SERIES_COLOURS, save
-
+def accuracy_panels(table: pd.DataFrame) -> AccuracyPanels:
+    """The accuracy table as :func:`pipeline.scoring.accuracy_figure.draw` shows it: languages (``all`` only when
+    there is no other), subsets and scorers in the table's order, and (language × subset × scorer) arrays of
+    accuracy and its interval (NaN for a slice the table has no row for)."""
     languages = [lang for lang in dict.fromkeys(table["language"]) if lang != "all"] or ["all"]
-    subsets = list(dict.fromkeys(table["subset"]))
-    scorers = list(dict.fromkeys(table["scorer"]))
-    height = 1.3 + 0.22 * len(scorers) * len(subsets)
-    fig, axes = plt.subplots(1, len(languages), figsize=(2.2 + 2.8 * len(languages), height), sharey=True,
-                             squeeze=False, layout="constrained")
-    offsets = np.linspace(-0.3, 0.3, len(subsets)) if len(subsets) > 1 else np.zeros(1)
-    for ax, language in zip(axes[0], languages):
-        panel = table[table["language"] == language]
-        for offset, subset, colour in zip(offsets, subsets, SERIES_COLOURS * 3):
-            rows = panel[panel["subset"] == subset].set_index("scorer").reindex(scorers)
-            y = np.arange(len(scorers)) + offset
-            err = np.vstack([rows["accuracy"] - rows["ci_low"], rows["ci_high"] - rows["accuracy"]])
-            ax.errorbar(rows["accuracy"], y, xerr=err, fmt="o", color=colour, ms=4, capsize=2, lw=1,
-                        label=subset if language == languages[0] else None)
-        ax.axvline(0.5, color="#999999", lw=0.8, ls="--", zorder=0)
-        ax.set_title(language if len(languages) > 1 else "", fontsize=10)
-        ax.set_xlabel("accuracy (strict >)")
-        ax.set_xlim(0, 1)
-        ax.set_xticks([0, 0.25, 0.5, 0.75, 1], ["0", ".25", ".5", ".75", "1"])
-        ax.grid(axis="x", color="#dddddd", lw=0.5)
-    axes[0][0].invert_yaxis()  # shared: first scorer on top in every panel
-    axes[0][0].set_yticks(np.arange(len(scorers)), scorers)
-    fig.legend(loc="outside lower center", ncols=min(len(subsets), 5), frameon=False, fontsize=9,
-               title="subset (dots: accuracy; bars: 95% bootstrap CI)", title_fontsize=8)
-    fig.suptitle(textwrap.fill(title, width=int(45 * fig.get_figwidth() / 5)), fontsize=10)
-    return list(save(fig, directory, name, formats=formats).values())
+    subsets, scorers = list(dict.fromkeys(table["subset"])), list(dict.fromkeys(table["scorer"]))
+    index = pd.MultiIndex.from_product([languages, subsets, scorers], names=["language", "subset", "scorer"])
+    values = table.set_index(["language", "subset", "scorer"])[["accuracy", "ci_low", "ci_high"]].reindex(index)
+    shape = (len(languages), len(subsets), len(scorers))
+    return AccuracyPanels(languages, subsets, scorers,
+                          *(values[column].to_numpy(dtype=float).reshape(shape) for column in values.columns))

@@ -14,7 +14,7 @@ import pandas as pd
 from pipeline.errors import UserError
 from pipeline.manifest import ScoringSection, scoring_signature, sections, update_manifest
 from pipeline.paths import write_atomically, write_text_atomically
-from pipeline.scoring import download, metaeval, output, pairs, parallel, scorers
+from pipeline.scoring import accuracy_figure, download, metaeval, output, pairs, parallel, scorers
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def _scored(ctx, args: argparse.Namespace, params, chosen_scorers: list, figure:
     accuracy = metaeval.accuracy_table(scores, params=params)
     if figure is not None:  # drawn in its process while the tables are written here
         names = ", ".join(Path(s).name.split(".")[0] for s in args.pairs)
-        figure.call(output.plot_accuracy, accuracy, ctx.paths.figures, FIGURE_NAME,
+        figure.call(accuracy_figure.draw, output.accuracy_panels(accuracy), ctx.paths.figures, FIGURE_NAME,
                     title=f"Which output do scorers prefer? {names} ({len(table):,} pairs)",
                     formats=("png", "pdf") if args.pdf else ("png",))
     signature = scoring_signature(section)
