@@ -63,6 +63,7 @@ def test_reward_model_from_a_local_directory_scores_the_prompt_and_text(tmp_path
     tokenizer, model = tiny_reward_model(tmp_path, chat_template=chat_template)
     scorer = make_scorer(f"rm:{tmp_path}")
     assert scorer.name == f"rm:{tmp_path}" and scorer.signature() == f"reward model {tmp_path} (first logit)"
+    assert scorer.model and not scorer.forkable  # hours on a CPU: never forked, the garbage collector kept on
     scored = score_pairs(pairs_of(ROWS), scorer, quiet=True)
 
     def as_chat(prompt, text):

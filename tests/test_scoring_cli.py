@@ -285,3 +285,23 @@ def test_figure_side_process_imports_matplotlib_but_not_pandas(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "pandas False matplotlib True" in result.stderr
     assert (tmp_path / "figures" / "scoring_accuracy.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("model", [False, True])
+def test_the_garbage_collector_is_paused_for_lexical_runs_only(tmp_path, monkeypatch, model):
+    import gc
+
+    import numpy as np
+
+    from pipeline.scoring import scorers
+
+    seen = []
+
+    def score_(inputs, *, quiet=False):
+        seen.append(gc.isenabled())
+        return np.zeros(len(inputs))
+
+    monkeypatch.setattr(scorers, "make_scorer", lambda spec: scorers.Scorer(spec, "none", score_, lambda: spec,
+                                                                           model=model))
+    assert score("--pairs", MQM, "--scorer", "fake", "--no-figure", "--out", tmp_path) == 0
+    assert seen == [model] and gc.isenabled()  # a model run keeps it on; either way it is on afterwards

@@ -204,3 +204,15 @@ def test_slack_processes_run_at_a_lower_priority(monkeypatch):
     with parallel.SideProcess(lambda: None, slack=True) as side:
         side.call(_niceness)
         assert side.result() == min(19, here + parallel.SLACK_NICENESS)
+
+
+def test_paused_gc_pauses_only_inside_and_restores_the_previous_state():
+    import gc
+
+    assert gc.isenabled()
+    with parallel.paused_gc():
+        assert not gc.isenabled()
+        with parallel.paused_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the inner block does not switch it back on early
+    assert gc.isenabled()

@@ -16,6 +16,7 @@ the figure (importing matplotlib alone takes 0.4 s) go to other cores.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import multiprocessing
 import os
@@ -38,6 +39,23 @@ def available_cores() -> int:
 
 def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Python's cyclic garbage collector off inside the block (reference counting still frees everything that is
+    not in a cycle), back on after it. For a short (seconds), allocation-heavy run that forks; not for hours of
+    model scoring, whose cyclic garbage would pile up. The collector's passes walk
+    every container object (the imported modules', the tables' millions of strings and tuples), which in a forked
+    process also writes to the pages it shares with its parent and so copies them. Measured on ``score`` (TED
+    zh-en, chrF + BLEU, 2 cores): 0.2 s less CPU and 0.08 s less wall time, a third fewer page copies."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def ordered_map(function: Callable[[T], R], items: Iterable[T], *, workers: int) -> Iterator[R]:

@@ -5,6 +5,7 @@ side process and calls :func:`score_run`)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 from datetime import datetime, timezone
 from pathlib import Path
@@ -71,6 +72,14 @@ def score_run(ctx, args: argparse.Namespace, params, figure: parallel.SideProces
     """Build the pairs of ``args.pairs``, score them with every ``args.scorer``, meta-evaluate, write the tables
     and (``figure``: the side process that draws it) the figure, and the manifest's ``scoring`` section."""
     chosen_scorers = [scorers.make_scorer(spec) for spec in args.scorer]  # fail on a bad name before loading
+    # a run of seconds pauses the cyclic garbage collector; one with a model (minutes to hours) keeps it
+    light = not any(scorer.model for scorer in chosen_scorers)
+    with parallel.paused_gc() if light else contextlib.nullcontext():
+        _load_and_score(ctx, args, params, chosen_scorers, figure)
+
+
+def _load_and_score(ctx, args: argparse.Namespace, params, chosen_scorers: list,
+                    figure: parallel.SideProcess | None) -> None:
     table = _load_all(args.pairs, ctx=ctx, fmt=args.format, hard_below=args.hard_below)
     table = _keep(_keep(table, "language", args.language), "subset", args.subset)
     # the pair and text tables are written by a forked process while this one scores (0.1 s off the wall)

@@ -54,6 +54,8 @@ class Scorer:
     signature: Callable[[], str]
     forkable: bool = False
     """Cheap to run in a forked process beside the others (in-process CPU work: no model, no pool of its own)."""
+    model: bool = False
+    """A neural model (COMET, a reward model): minutes to hours, on a GPU when there is one."""
 
 
 def distinct_inputs(pairs: pd.DataFrame, context: str) -> tuple[pd.DataFrame, np.ndarray]:
@@ -195,7 +197,7 @@ def _comet_scorer(model_name: str, *, batch_size: int = 16) -> Scorer:
         gpus = 1 if torch.cuda.is_available() else 0
         return np.asarray(model.predict(data, batch_size=batch_size, gpus=gpus, progress_bar=not quiet).scores)
 
-    return Scorer(f"comet:{model_name}", "prompt+references", score, lambda: f"COMET {model_name}")
+    return Scorer(f"comet:{model_name}", "prompt+references", score, lambda: f"COMET {model_name}", model=True)
 
 
 def _reward_model_scorer(model_name: str, *, batch_size: int = 8) -> Scorer:
@@ -233,7 +235,8 @@ def _reward_model_scorer(model_name: str, *, batch_size: int = 8) -> Scorer:
                 out.append(model(**batch.to(device)).logits[:, 0].float().cpu().numpy())
         return np.concatenate(out) if out else np.array([])
 
-    return Scorer(f"rm:{model_name}", "prompt", score, lambda: f"reward model {model_name} (first logit)")
+    return Scorer(f"rm:{model_name}", "prompt", score, lambda: f"reward model {model_name} (first logit)",
+                  model=True)
 
 
 def make_scorer(spec: str) -> Scorer:

@@ -39,6 +39,6 @@ def run_score(ctx, args: argparse.Namespace) -> None:
     # (0.4 s; the drawing takes plain arrays), overlapping the imports, loading and scoring here
     drawing = args.figure and bool(args.scorer)
     with parallel.SideProcess(accuracy_figure.prepare, slack=True) if drawing else contextlib.nullcontext() as figure:
-        from pipeline.scoring.run import score_run
-
+        with parallel.paused_gc():  # importing pandas & co. is a burst of allocation that leaves no garbage
+            from pipeline.scoring.run import score_run
         score_run(ctx, args, params, figure)
