@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import gc
 import logging
 import sys
 from pathlib import Path
@@ -152,3 +153,13 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted: everything fetched so far is in the store; rerun to resume", file=sys.stderr)
         return 130
     return 0
+
+
+def entry() -> None:
+    """The command line (``python -m pipeline``, ``trenchcoat``): :func:`main`, then exit without the garbage
+    collector's passes over everything the process still holds while the interpreter shuts down (every output is
+    written and closed by then; reference counting still frees what it frees). A score run holds a million objects:
+    those passes took 0.1–0.15 s of its 1.2 s."""
+    code = main()
+    gc.disable()
+    sys.exit(code)
