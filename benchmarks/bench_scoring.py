@@ -8,7 +8,9 @@ segment's human references — the same sentence-level work ``score`` has to do 
 afresh would be ~10× slower and make the comparison meaningless) — and writes the scores to a JSON file. Timed as
 whole commands (interpreter start, imports, reading the TSV included), alternating, ``--rounds`` times each; the
 median wall and CPU seconds (the command and its worker processes) and their ratios to the plain script's are
-printed, with the load average: the machine is shared, and a command that spreads its work over two cores gains
+printed, and the median of the round-by-round wall ratios (each round runs the commands back to back, so that one
+holds when the machine's speed drifts between rounds, as a shared virtual machine's does), with the load average:
+the machine is shared, and a command that spreads its work over two cores gains
 wall time only when the other core is free, so read the ratios, and the CPU ratio when the machine is busy. Then:
 
 - the accuracies ``score`` wrote (the targets: chrF 0.5446, BLEU 0.5312 on 21,922 pairs);
@@ -127,7 +129,9 @@ def main() -> None:
               f"{load_before:.1f}, after: {os.getloadavg()[0]:.1f}, on {os.cpu_count()} cores):")
         for name, measured in times.items():
             median, cpu = statistics.median(measured), statistics.median(cpus[name])
-            ratio = "" if name == "plain script" else (f"  = {median / plain:.2f}x the plain script's wall, "
+            paired = statistics.median(t / p for t, p in zip(measured, times["plain script"]))
+            ratio = "" if name == "plain script" else (f"  = {median / plain:.2f}x the plain script's wall "
+                                                       f"(round by round: median {paired:.2f}x), "
                                                        f"{cpu / plain_cpu:.2f}x its CPU")
             print(f"  {name:<18} wall {median:5.2f} s, CPU {cpu:5.2f} s  "
                   f"(walls: {', '.join(f'{t:.2f}' for t in measured)}){ratio}")
