@@ -4,7 +4,6 @@ planted mixing; the real S2AG sample records parse to the end."""
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 from pathlib import Path

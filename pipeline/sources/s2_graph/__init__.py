@@ -28,6 +28,7 @@ import os
 
 from pipeline.context import Context
 from pipeline.errors import UserError
+from pipeline.sources import FetchResult
 from pipeline.sources.s2_graph.client import RequestStats, make_client
 from pipeline.sources.s2_graph.crawl import detail_seeds, fetch_lists, fetch_metadata
 from pipeline.sources.s2_graph.export import export, study_edges, study_paper_ids
