@@ -87,7 +87,11 @@ class Forked:
         self._process = self._connection = None
         self._answer: tuple[bool, Any] | None = None
         if available_cores() > 1 and _can_fork():
-            self._start(_forked_main, function, slack=slack)
+            self._start(*self._child(), slack=slack)
+
+    def _child(self) -> tuple[Callable, Any]:
+        """What the forked process runs: ``(target, argument)``, called as ``target(connection, argument)``."""
+        return _forked_main, self._function
 
     def _start(self, target: Callable, *args, slack: bool) -> None:
         """Fork ``target(connection, *args)``; with ``slack`` (work whose answer is wanted only later) at a lower
@@ -145,11 +149,10 @@ class SideProcess(Forked):
 
     def __init__(self, prepare: Callable[[], Any], *, slack: bool = False) -> None:
         self._prepare = prepare
-        self._function = None
-        self._process = self._connection = None
-        self._answer = None
-        if available_cores() > 1 and _can_fork():
-            self._start(_side_main, prepare, slack=slack)
+        super().__init__(prepare, slack=slack)
+
+    def _child(self) -> tuple[Callable, Any]:
+        return _side_main, self._prepare
 
     def call(self, function: Callable[..., R], *args, **kwargs) -> None:
         if self._process is None:
